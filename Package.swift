@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot numeric code needs these: without an explicit CPU target SIMD16 falls back to scalar
+// calls, and exclusivity/bounds checks cost 3-10x in inner loops (see ../shared/GUIDE.md).
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "native", "-enforce-exclusivity=unchecked"],
+                 .when(configuration: .release)),
+]
+// The command line keeps Swift's checks: nothing in it is hot, and input validation lives there.
+let checked: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Monolith",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "monolith", targets: ["MonolithCLI"]),
+        .library(name: "MonolithKernels", targets: ["MonolithKernels"]),
+        .library(name: "MonolithModel", targets: ["MonolithModel"]),
+        .library(name: "MonolithTraining", targets: ["MonolithTraining"]),
+        .library(name: "MonolithPlan", targets: ["MonolithPlan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Layer 1: compute kernels (BLAS loader, SIMD elementwise kernels, worker pool).
+        .target(name: "MonolithKernels", swiftSettings: fast),
+        // Layer 2: the GPT-2 model (parameter layout, forward/backward, safetensors IO).
+        .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
+        // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
+        .target(name: "MonolithTraining", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
+        // Independent: the analytic 3D-parallel planner.
+        .target(name: "MonolithPlan", swiftSettings: fast),
+        // Layer 4: the command line.
+        .executableTarget(
+            name: "MonolithCLI",
+            dependencies: [
+                "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: checked),
+        .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels"]),
+        .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
+        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel"]),
+        .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
+    ]
+)

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import MonolithKernels
+import MonolithModel
+import MonolithTraining
+
+/// `monolith bench …`: speed measurements with machine-readable output.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (median of timed runs; --json for scripts).",
+        subcommands: [BenchTrain.self, BenchGemm.self])
+}
+
+/// Runs kernels with a given thread count by sizing the shared pool before first use.
+func configureThreads(_ threads: Int?) {
+    if let threads { setenv("MONOLITH_THREADS", String(threads), 1) }
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Time full training steps (forward, backward, clip, AdamW) on random tokens.")
+
+    @Option(help: "Model preset: \(GPTConfig.presetNames.joined(separator: ", ")).") var preset = "gpt2-124m"
+    @Option(help: "Micro-batch size B.") var batch = 4
+    @Option(help: "Sequence length T.") var seq = 256
+    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        configureThreads(threads)
+        guard let config = GPTConfig.preset(preset) else {
+            throw ValidationError("unknown preset '\(preset)'; choose one of: \(GPTConfig.presetNames.joined(separator: ", "))")
+        }
+        let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps) { i, ms in
+            if !json { FileHandle.standardError.write("step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
+        }
+        if json {
+            let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+            print(String(data: try enc.encode(result), encoding: .utf8)!)
+        } else {
+            print("""
+                preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
+                median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
+                \(String(format: "%.1f", result.gflops)) GFLOP/s, MFU \(String(format: "%.1f%%", 100 * result.mfu)) \
+                (peak \(String(format: "%.0f", result.peakGflops)) GFLOP/s), peak RSS \(String(format: "%.2f", Double(result.peakRSSBytes) / 1073741824)) GiB
+                """)
+        }
+    }
+}
+
+struct BenchGemm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "Time sgemm on GPT-2 training shapes (how the BLAS library was chosen).")
+
+    @Option(help: "Tokens per batch (B·T).") var rows = 1024
+    @Option(help: "Model width C.") var width = 768
+    @Option(help: "Vocabulary size for the lm_head shapes.") var vocab = 50257
+    @Option(help: "Repetitions per shape (median reported).") var reps = 5
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Threading: pool (Monolith splits single-threaded BLAS calls) or library (BLAS's own threads).")
+    var threading = "pool"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Shape: Codable { let name: String; let m, n, k: Int; let transA, transB: Bool; var gflops = 0.0 }
+
+    func run() throws {
+        configureThreads(threads)
+        let n = rows, c = width
+        var shapes = [
+            Shape(name: "qkv fwd", m: n, n: 3 * c, k: c, transA: false, transB: false),
+            Shape(name: "qkv dW", m: c, n: 3 * c, k: n, transA: true, transB: false),
+            Shape(name: "qkv dX", m: n, n: c, k: 3 * c, transA: false, transB: true),
+            Shape(name: "fc fwd", m: n, n: 4 * c, k: c, transA: false, transB: false),
+            Shape(name: "fcproj fwd", m: n, n: c, k: 4 * c, transA: false, transB: false),
+            Shape(name: "fc dW", m: c, n: 4 * c, k: n, transA: true, transB: false),
+            Shape(name: "fc dX", m: n, n: c, k: 4 * c, transA: false, transB: true),
+            Shape(name: "lm_head fwd", m: n, n: vocab, k: c, transA: false, transB: true),
+            Shape(name: "lm_head dW", m: vocab, n: c, k: n, transA: true, transB: false),
+            Shape(name: "lm_head dX", m: n, n: c, k: vocab, transA: false, transB: false),
+        ]
+        let pool = WorkerPool.shared
+        let blas = Blas.shared
+        if threading == "library" { blas.setLibraryThreads(pool.threadCount) }
+        var maxElems = 0
+        for s in shapes { maxElems = max(maxElems, s.m * s.k, s.k * s.n, s.m * s.n) }
+        let a = FloatBuffer(count: maxElems), b = FloatBuffer(count: maxElems), out = FloatBuffer(count: maxElems)
+        for i in 0..<maxElems { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
+        for i in shapes.indices {
+            let s = shapes[i]
+            var times: [Double] = []
+            for _ in 0..<(reps + 1) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
+                if threading == "library" {
+                    blas.sgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.base, lda: lda,
+                               b: b.base, ldb: ldb, beta: 0, c: out.base, ldc: s.n)
+                } else {
+                    gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.base, lda: lda,
+                         b: b.base, ldb: ldb, beta: 0, c: out.base, ldc: s.n, pool: pool)
+                }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            let median = times.dropFirst().sorted()[reps / 2]
+            shapes[i].gflops = 2 * Double(s.m * s.n * s.k) / median / 1e9
+        }
+        if json {
+            struct Out: Codable { let blas: String; let threads: Int; let threading: String; let shapes: [Shape] }
+            let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+            print(String(data: try enc.encode(Out(blas: blas.description, threads: pool.threadCount, threading: threading, shapes: shapes)), encoding: .utf8)!)
+        } else {
+            print("\(blas.description), \(pool.threadCount) threads, threading=\(threading)")
+            for s in shapes {
+                print(String(format: "%-12@ %6d x %6d x %6d  %@%@  %7.1f GFLOP/s", s.name as NSString, s.m, s.n, s.k,
+                             s.transA ? "T" : "N", s.transB ? "T" : "N", s.gflops))
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `monolith` command: curate data, train, evaluate, plan and serve GPT-style models.
+@main
+struct Monolith: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monolith",
+        abstract: "A GPT training stack in Swift: train, benchmark and plan language models.",
+        subcommands: [DemoCommand.self, BenchCommand.self, PlanCommand.self],
+        defaultSubcommand: nil
+    )
+}

@@ -1,0 +1,41 @@
+/// A fully connected layer in Hugging Face's Conv1D layout: `y = x · W + b` with `W` stored
+/// `[in, out]`, so GPT-2 checkpoints load without transposes.
+///
+/// A tensor-parallel shard is the same call with `outFeatures` (column-parallel) or `inFeatures`
+/// (row-parallel) divided by the group size.
+public enum Linear {
+    /// `output[rows, out] = input[rows, in] · weight + bias`; with `accumulate`, adds onto `output`.
+    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               rows: Int, inFeatures k: Int, outFeatures n: Int,
+                               accumulate: Bool = false, pool: WorkerPool = .shared) {
+        var beta: Float = accumulate ? 1 : 0
+        if let bias, !accumulate {
+            Residual.copyAddingBias(output: output, input: nil, bias: bias, rows: rows, cols: n, pool: pool)
+            beta = 1
+        }
+        gemm(m: rows, n: n, k: k, a: input, lda: k, b: weight, ldb: n, beta: beta, c: output, ldc: n, pool: pool)
+        if let bias, accumulate {
+            // Rare path (bias on an accumulated output): add it after the product.
+            pool.parallelFor(rows) { r in
+                for i in r { Residual.add(output: output + i * n, output + i * n, bias, count: n, pool: .serial) }
+            }
+        }
+    }
+
+    /// `dweight += inputᵀ · doutput`, `dbias += Σ_rows doutput`, and `dinput = doutput · weightᵀ`
+    /// (added onto `dinput` when `accumulateInput`). Pass `dinput: nil` to skip the input gradient.
+    public static func backward(dinput: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+                                dbias: UnsafeMutablePointer<Float>?, doutput: UnsafePointer<Float>,
+                                input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                rows: Int, inFeatures k: Int, outFeatures n: Int,
+                                accumulateInput: Bool = false, pool: WorkerPool = .shared) {
+        gemm(transA: true, m: k, n: n, k: rows, a: input, lda: k, b: doutput, ldb: n,
+             beta: 1, c: dweight, ldc: n, pool: pool)
+        if let dbias { Residual.accumulateColumnSums(dbias, doutput, rows: rows, cols: n, pool: pool) }
+        if let dinput {
+            gemm(transB: true, m: rows, n: k, k: n, a: doutput, lda: n, b: weight, ldb: n,
+                 beta: accumulateInput ? 1 : 0, c: dinput, ldc: k, pool: pool)
+        }
+    }
+}

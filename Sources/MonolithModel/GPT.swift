@@ -1,0 +1,172 @@
+import MonolithKernels
+
+/// Errors from running a model on bad input.
+public struct ModelInputError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A GPT-2 decoder (`GPT2LMHeadModel`) with explicit forward and backward passes.
+///
+/// Parameters and gradients each live in one ``FloatBuffer`` laid out by ``ParameterLayout``;
+/// activations are sized once for the largest batch seen and reused.
+///
+/// ```swift
+/// let model = try GPT(config: .preset("tiny")!)
+/// model.initializeWeights(seed: 1337)
+/// let loss = try model.forward(ids: ids, targets: targets, batch: 4, seqLen: 64)
+/// model.zeroGradients()
+/// model.backward()
+/// ```
+public final class GPT {
+    /// Model shape.
+    public let config: GPTConfig
+    /// Tensor names and offsets shared by ``parameters`` and ``gradients``.
+    public let layout: ParameterLayout
+    /// All weights.
+    public let parameters: FloatBuffer
+    /// ∂loss/∂weights, same layout; accumulated by ``backward(lossScale:)``.
+    public let gradients: FloatBuffer
+    /// The pool kernels run on.
+    public let pool: WorkerPool
+    /// Whether dropout is applied (training) or not (evaluation).
+    public var training = true
+    /// Seed of the dropout masks; combined with ``dropoutStep`` so each step draws new masks.
+    public var dropoutSeed: UInt64 = 0
+    /// Counter that advances the dropout masks; callers bump it once per micro-batch.
+    public var dropoutStep = 0
+
+    /// Saved activations, sized by the largest batch run so far.
+    public private(set) var activations: Activations?
+    private var last: (batch: Int, seqLen: Int, count: Int, ids: [Int32], targets: [Int32])?
+
+    /// Creates a model with zeroed weights; call ``initializeWeights(seed:)`` or load a checkpoint.
+    public init(config: GPTConfig, pool: WorkerPool = .shared) throws {
+        try config.validate()
+        self.config = config
+        self.pool = pool
+        layout = ParameterLayout(config: config)
+        parameters = FloatBuffer(count: layout.count)
+        gradients = FloatBuffer(count: layout.count)
+    }
+
+    /// Number of parameters (the tied `lm_head` counted once).
+    public var parameterCount: Int { layout.count }
+
+    /// Pointers to block `l`'s weights and gradients.
+    public func blockWeights(_ l: Int) -> BlockTensors { BlockTensors(base: parameters.base, offsets: layout.blocks[l]) }
+    public func blockGradients(_ l: Int) -> BlockTensors { BlockTensors(base: gradients.base, offsets: layout.blocks[l]) }
+
+    /// Makes sure activations can hold `batch × seqLen`; reallocates only when growing.
+    public func reserve(batch: Int, seqLen: Int) {
+        if let a = activations, a.batch >= batch, a.seqLen >= seqLen { return }
+        activations = nil
+        activations = Activations(config: config, batch: batch, seqLen: seqLen, pool: pool)
+    }
+
+    /// Checks a batch's shape and token ids before any kernel touches memory.
+    func validateInput(ids: UnsafePointer<Int32>, targets: UnsafePointer<Int32>?, batch: Int, seqLen: Int) throws {
+        guard batch > 0 else { throw ModelInputError("batch size must be positive, got \(batch)") }
+        guard seqLen > 0, seqLen <= config.contextLength else {
+            throw ModelInputError("sequence length \(seqLen) must be in 1...\(config.contextLength) (n_positions)")
+        }
+        let v = Int32(config.vocabSize)
+        for i in 0..<batch * seqLen {
+            if ids[i] < 0 || ids[i] >= v {
+                throw ModelInputError("token id \(ids[i]) at position \(i) is outside the vocabulary 0..<\(v)")
+            }
+            if let targets, targets[i] >= v || targets[i] < -1 {
+                throw ModelInputError("target \(targets[i]) at position \(i) is outside 0..<\(v) (or -1 to ignore)")
+            }
+        }
+    }
+
+    /// Runs the model on `ids` (`[B,T]`). Logits land in `activations!.logits` (`[B,T,V]`).
+    /// With `targets` (`[B,T]`, −1 = ignore), returns the mean cross-entropy over non-ignored tokens.
+    @discardableResult
+    public func forward(ids: UnsafePointer<Int32>, targets: UnsafePointer<Int32>? = nil,
+                        batch b: Int, seqLen t: Int) throws -> Float? {
+        try validateInput(ids: ids, targets: targets, batch: b, seqLen: t)
+        reserve(batch: b, seqLen: t)
+        let a = activations!
+        let c = config.nEmbd, v = config.vocabSize, n = b * t
+        let p = parameters.base
+        Embedding.forward(output: a.encoded, ids: ids, wte: p + layout.wte, wpe: p + layout.wpe,
+                          batch: b, seqLen: t, channels: c, pool: pool)
+        embeddingDropout.apply(a.encoded, count: n * c, pool: pool)
+        let shape = blockShape(batch: b, seqLen: t)
+        var x = UnsafePointer(a.encoded)
+        for l in 0..<config.nLayer {
+            TransformerBlock.forward(input: x, w: blockWeights(l), a: a.blocks[l], s: shape, dropout: dropoutSites(l),
+                                     branch: a.branch, attnScratch: a.attnScratch, pool: pool)
+            x = UnsafePointer(a.blocks[l].res2)
+        }
+        LayerNorm.forward(output: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: x, weight: p + layout.lnfW,
+                          bias: p + layout.lnfB, rows: n, channels: c, eps: config.layerNormEpsilon, pool: pool)
+        // lm_head is tied to wte: logits = lnf · wteᵀ.
+        gemm(transB: true, m: n, n: v, k: c, a: a.lnf, lda: c, b: p + layout.wte, ldb: c, beta: 0,
+             c: a.logits, ldc: v, pool: pool)
+        last = (b, t, 0, Array(UnsafeBufferPointer(start: ids, count: n)),
+                targets.map { Array(UnsafeBufferPointer(start: $0, count: n)) } ?? [])
+        guard let targets else { return nil }
+        let (sum, count) = CrossEntropy.forward(losses: a.losses, logSumExp: a.logSumExp, logits: a.logits,
+                                                targets: targets, rows: n, vocab: v, stride: v, pool: pool)
+        last!.count = count
+        return count > 0 ? Float(sum / Double(count)) : 0
+    }
+
+    /// Accumulates ∂(lossScale · loss)/∂weights into ``gradients`` for the last ``forward`` with
+    /// targets. The logits buffer is overwritten with its gradient.
+    public func backward(lossScale: Float = 1) {
+        guard let a = activations, let last, !last.targets.isEmpty else {
+            preconditionFailure("backward() needs a preceding forward(ids:targets:...) with targets")
+        }
+        let b = last.batch, t = last.seqLen, n = b * t, c = config.nEmbd, v = config.vocabSize
+        let p = parameters.base, g = gradients.base
+        let scale = last.count > 0 ? lossScale / Float(last.count) : 0
+        last.targets.withUnsafeBufferPointer { tg in
+            CrossEntropy.backward(logits: a.logits, logSumExp: a.logSumExp, targets: tg.baseAddress!, rows: n,
+                                  vocab: v, stride: v, scale: scale, pool: pool)
+        }
+        // dwte += dlogitsᵀ · lnf ; dlnf = dlogits · wte
+        gemm(transA: true, m: v, n: c, k: n, a: a.logits, lda: v, b: a.lnf, ldb: c, beta: 1,
+             c: g + layout.wte, ldc: c, pool: pool)
+        gemm(m: n, n: c, k: v, a: a.logits, lda: v, b: p + layout.wte, ldb: c, beta: 0, c: a.dln, ldc: c, pool: pool)
+        let lastOut = config.nLayer > 0 ? UnsafePointer(a.blocks[config.nLayer - 1].res2) : UnsafePointer(a.encoded)
+        a.dresidual.update(repeating: 0, count: n * c)
+        LayerNorm.backward(dinput: a.dresidual, dweight: g + layout.lnfW, dbias: g + layout.lnfB, doutput: a.dln,
+                           input: lastOut, weight: p + layout.lnfW, mean: a.lnfMean, rstd: a.lnfRstd,
+                           rows: n, channels: c, scratch: a.lnScratch, pool: pool)
+        let shape = blockShape(batch: b, seqLen: t)
+        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
+            let input = l == 0 ? UnsafePointer(a.encoded) : UnsafePointer(a.blocks[l - 1].res2)
+            TransformerBlock.backward(dresidual: a.dresidual, input: input, w: blockWeights(l), g: blockGradients(l),
+                                      a: a.blocks[l], s: shape, dropout: dropoutSites(l), temps: a, pool: pool)
+        }
+        embeddingDropout.apply(a.dresidual, count: n * c, pool: pool)
+        last.ids.withUnsafeBufferPointer { ids in
+            Embedding.backward(dwte: g + layout.wte, dwpe: g + layout.wpe, doutput: a.dresidual,
+                               ids: ids.baseAddress!, batch: b, seqLen: t, channels: c)
+        }
+    }
+
+    /// Sets all gradients to zero (before the first micro-batch of a step).
+    public func zeroGradients() { gradients.zero(pool: pool) }
+
+    func blockShape(batch: Int, seqLen: Int) -> BlockShape {
+        BlockShape(batch: batch, seqLen: seqLen, channels: config.nEmbd, heads: config.nHead,
+                   headDim: config.headDim, eps: config.layerNormEpsilon)
+    }
+
+    private var dropoutP: Float { training ? config.dropout : 0 }
+
+    private var embeddingDropout: Dropout {
+        Dropout(p: dropoutP, seed: Dropout.seed(base: dropoutSeed, step: dropoutStep, layer: config.nLayer, site: 0))
+    }
+
+    private func dropoutSites(_ l: Int) -> TransformerBlock.DropoutSites {
+        guard dropoutP > 0 else { return .none }
+        let s = { (site: Int) in Dropout(p: self.dropoutP, seed: Dropout.seed(base: self.dropoutSeed, step: self.dropoutStep, layer: l, site: site)) }
+        return TransformerBlock.DropoutSites(attention: s(1), attnResidual: s(2), mlpResidual: s(3))
+    }
+}

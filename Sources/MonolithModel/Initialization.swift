@@ -1,0 +1,56 @@
+import MonolithKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A counter-based normal sampler: value `i` of stream `s` depends only on `(seed, s, i)`, so
+/// initialization is parallel and gives the same weights for any thread count.
+public struct CounterNormal: Sendable {
+    /// The base seed.
+    public let seed: UInt64
+    /// Creates a sampler.
+    public init(seed: UInt64) { self.seed = seed }
+
+    @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal draw (Box–Muller on two 32-bit uniforms).
+    @inline(__always)
+    public func sample(stream: Int, index: Int) -> Float {
+        let h = CounterNormal.mix(seed ^ CounterNormal.mix(UInt64(stream)) &+ UInt64(index) &* 0xD6E8_FEB8_6659_FD93)
+        let u1 = (Float(h >> 40) + 1) * (1.0 / 16_777_217.0)  // (0, 1]
+        let u2 = Float((h >> 8) & 0xFF_FFFF) * (1.0 / 16_777_216.0)
+        return (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
+    }
+}
+
+extension GPT {
+    /// GPT-2 initialization as in `GPT2PreTrainedModel._init_weights`: weights ~ N(0, std),
+    /// residual output projections (`attn.c_proj`, `mlp.c_proj`) ~ N(0, std/√(2·n_layer)),
+    /// biases 0, LayerNorm weights 1.
+    public func initializeWeights(seed: UInt64) {
+        let sampler = CounterNormal(seed: seed)
+        let base = parameters.base
+        let residualStd = config.initStd / (2 * Float(config.nLayer)).squareRoot()
+        for (stream, spec) in layout.tensors.enumerated() {
+            let p = base + spec.offset
+            if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight") || spec.name.hasSuffix("ln_f.weight") {
+                p.update(repeating: 1, count: spec.count)
+            } else if spec.shape.count == 1 {
+                p.update(repeating: 0, count: spec.count)
+            } else {
+                let std = spec.name.hasSuffix("c_proj.weight") ? residualStd : config.initStd
+                pool.parallelFor(spec.count) { range in
+                    for i in range { p[i] = std * sampler.sample(stream: stream, index: i) }
+                }
+            }
+        }
+    }
+}

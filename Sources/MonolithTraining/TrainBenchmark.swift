@@ -1,0 +1,109 @@
+import Foundation
+import MonolithKernels
+import MonolithModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Result of `monolith bench train`, in the JSON shape scripts compare against PyTorch.
+public struct TrainBenchmarkResult: Codable, Sendable {
+    /// Median wall-clock milliseconds per optimizer step, after warm-up.
+    public let msPerStep: Double
+    /// Tokens processed per second at the median.
+    public let tokensPerSecond: Double
+    /// Achieved GFLOP/s at the median, counting `6·N + 12·L·C·T` FLOPs per token.
+    public let gflops: Double
+    /// `gflops` over the stated peak.
+    public let mfu: Double
+    /// Peak resident set size of the process.
+    public let peakRSSBytes: Int
+    /// Every timed step, in milliseconds.
+    public let stepTimesMs: [Double]
+    /// The peak used for MFU, in GFLOP/s.
+    public let peakGflops: Double
+    /// Configuration echo.
+    public let preset: String, batch: Int, seqLen: Int, threads: Int, parameters: Int, blas: String
+
+    enum CodingKeys: String, CodingKey {
+        case msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_second", gflops, mfu
+        case peakRSSBytes = "peak_rss_bytes", stepTimesMs = "step_times_ms", peakGflops = "peak_gflops"
+        case preset, batch, seqLen = "seq_len", threads, parameters, blas
+    }
+}
+
+/// Times full training steps (forward, backward, clipping, AdamW) on random tokens.
+public enum TrainBenchmark {
+    /// fp32 FMA peak of one core of this machine family: 2.6 GHz × 2 FMA units × 16 lanes × 2 FLOP
+    /// (../shared/GUIDE.md measures ≈ 336 GFLOP/s for 2 cores).
+    public static let peakGflopsPerCore = 168.0
+
+    /// FLOPs per token for training: `6·N + 12·L·C·T`, `N` without position embeddings.
+    public static func flopsPerToken(config: GPTConfig, seqLen: Int) -> Double {
+        let n = ParameterLayout(config: config).countWithoutPositions
+        return 6 * Double(n) + 12 * Double(config.nLayer * config.nEmbd * seqLen)
+    }
+
+    /// Runs `warmup + steps` steps and reports the median of the timed ones.
+    public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
+                           progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
+        guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
+        guard seqLen > 0, seqLen <= config.contextLength else {
+            throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
+        }
+        guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
+        try checkMemory(config: config, batch: batch, seqLen: seqLen)
+        let model = try GPT(config: config)
+        model.initializeWeights(seed: 1337)
+        let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
+                                  schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
+                                  gradClip: 1.0)
+        var rng = SystemRandomNumberGenerator()
+        let v = Int32(config.vocabSize)
+        let ids = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
+        let targets = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
+        let mb = TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seqLen)
+        var times: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try trainer.step(microBatches: [mb])
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            if i >= warmup { times.append(ms) }
+            progress?(i, ms)
+        }
+        let median = times.sorted()[times.count / 2]
+        let tokens = Double(batch * seqLen)
+        let gflops = flopsPerToken(config: config, seqLen: seqLen) * tokens / (median / 1000) / 1e9
+        let threads = model.pool.threadCount
+        let peak = peakGflopsPerCore * Double(threads)
+        return TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
+                                    mfu: gflops / peak, peakRSSBytes: peakRSS(), stepTimesMs: times, peakGflops: peak,
+                                    preset: preset, batch: batch, seqLen: seqLen, threads: threads,
+                                    parameters: model.parameterCount, blas: Blas.shared.description)
+    }
+
+    /// Bytes a training run of this shape holds: parameters, gradients, two moments, activations.
+    public static func estimatedBytes(config: GPTConfig, batch: Int, seqLen: Int) -> Int {
+        let n = batch * seqLen, c = config.nEmbd
+        let params = ParameterLayout(config: config).count
+        let perBlock = 16 * n * c + 4 * n + batch * config.nHead * seqLen * seqLen
+        let acts = config.nLayer * perBlock + n * config.vocabSize + 14 * n * c
+        return 4 * (4 * params + acts)
+    }
+
+    /// Refuses shapes that cannot fit in physical memory, instead of dying in the OOM killer.
+    public static func checkMemory(config: GPTConfig, batch: Int, seqLen: Int) throws {
+        let need = estimatedBytes(config: config, batch: batch, seqLen: seqLen)
+        let have = Int(ProcessInfo.processInfo.physicalMemory)
+        if need > have * 9 / 10 {
+            throw ConfigError(field: "batch", String(format: "batch %d × seq %d needs about %.1f GiB, but this machine has %.1f GiB",
+                                                     batch, seqLen, Double(need) / 1073741824, Double(have) / 1073741824))
+        }
+    }
+
+    /// Peak resident set size of this process (`VmHWM`).
+    public static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Int(usage.ru_maxrss) * 1024
+    }
+}

@@ -1,0 +1,76 @@
+import MonolithKernels
+import MonolithModel
+
+/// One batch of token ids and next-token targets, `[B, T]` each, row-major.
+public struct TokenBatch: Sendable {
+    /// Input ids.
+    public var ids: [Int32]
+    /// Targets; −1 marks a position that does not count towards the loss.
+    public var targets: [Int32]
+    /// Rows and columns.
+    public let batch: Int, seqLen: Int
+
+    /// Creates a batch, checking the sizes agree.
+    public init(ids: [Int32], targets: [Int32], batch: Int, seqLen: Int) {
+        precondition(ids.count == batch * seqLen && targets.count == batch * seqLen, "batch arrays must hold batch·seqLen ids")
+        self.ids = ids; self.targets = targets; self.batch = batch; self.seqLen = seqLen
+    }
+}
+
+/// What one optimizer step did.
+public struct StepStats: Sendable {
+    /// Mean loss over the step's micro-batches.
+    public let loss: Float
+    /// Gradient L2 norm before clipping.
+    public let gradNorm: Float
+    /// Learning rate used.
+    public let lr: Float
+}
+
+/// Forward, backward with gradient accumulation, clipping and AdamW: one optimizer step.
+public final class Trainer {
+    /// The model being trained.
+    public let model: GPT
+    /// The optimizer and its state.
+    public let optimizer: AdamW
+    /// Learning-rate schedule.
+    public let schedule: LRSchedule
+    /// Global-norm clipping threshold (0 disables clipping).
+    public let gradClip: Float
+    /// Optimizer steps taken.
+    public private(set) var step = 0
+
+    /// Creates a trainer around `model`.
+    public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float) throws {
+        try schedule.validate()
+        if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
+        self.model = model
+        self.optimizer = try AdamW(config: optimizer, layout: model.layout, pool: model.pool)
+        self.schedule = schedule
+        self.gradClip = gradClip
+    }
+
+    /// Accumulates gradients over `microBatches` (each loss scaled by 1/count), clips, and updates.
+    public func step(microBatches: [TokenBatch]) throws -> StepStats {
+        precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
+        model.training = true
+        model.zeroGradients()
+        var lossSum: Float = 0
+        let scale = 1 / Float(microBatches.count)
+        for mb in microBatches {
+            let loss = try mb.ids.withUnsafeBufferPointer { ids in
+                try mb.targets.withUnsafeBufferPointer { tg in
+                    try model.forward(ids: ids.baseAddress!, targets: tg.baseAddress!, batch: mb.batch, seqLen: mb.seqLen)!
+                }
+            }
+            model.backward(lossScale: scale)
+            model.dropoutStep += 1
+            lossSum += loss
+        }
+        let norm = GradientClipping.clip(model.gradients, maxNorm: gradClip, pool: model.pool)
+        let lr = schedule.lr(at: step)
+        optimizer.step(parameters: model.parameters, gradients: model.gradients, lr: lr)
+        step += 1
+        return StepStats(loss: lossSum * scale, gradNorm: norm, lr: lr)
+    }
+}
