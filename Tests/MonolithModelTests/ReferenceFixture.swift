@@ -1,0 +1,39 @@
+import Foundation
+import MonolithModel
+
+/// A PyTorch/transformers reference written by `scripts/make_gpt2_fixtures.py`.
+struct ReferenceFixture {
+    static let names = ["small", "two_heads", "odd_width"]
+
+    let file: SafeTensorsFile
+    let config: GPTConfig
+    let batch: Int, seqLen: Int
+
+    init(_ name: String) throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/gpt2/\(name).safetensors")
+        file = try SafeTensorsFile(path: url.path)
+        let meta = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
+        config = try JSONDecoder().decode(GPTConfig.self, from: Data(file.metadata["config"]!.utf8))
+        batch = meta["batch"] as! Int
+        seqLen = meta["seq"] as! Int
+    }
+
+    /// A model holding the fixture's initial weights.
+    func model() throws -> GPT {
+        let m = try GPT(config: config)
+        try m.loadParameters(from: file, prefix: "param.")
+        return m
+    }
+}
+
+/// `max|a − b| / max|b|`: error relative to the reference tensor's scale.
+func relativeError(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    var maxDiff: Float = 0, maxRef: Float = 0
+    for i in 0..<b.count {
+        maxDiff = max(maxDiff, abs(a[i] - b[i]))
+        maxRef = max(maxRef, abs(b[i]))
+    }
+    return maxDiff / max(maxRef, 1e-30)
+}
