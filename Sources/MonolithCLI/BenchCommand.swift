@@ -8,7 +8,7 @@ import MonolithTraining
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (median of timed runs; --json for scripts).",
-        subcommands: [BenchTrain.self, BenchGemm.self])
+        subcommands: [BenchTrain.self, BenchGemm.self, BenchPeak.self])
 }
 
 /// Runs kernels with a given thread count by sizing the shared pool before first use.
@@ -25,6 +25,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Sequence length T.") var seq = 256
     @Option(help: "Timed steps (after one warm-up step).") var steps = 5
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Peak GFLOP/s for MFU (default: measured fp32 FMA peak of the threads used).") var peakGflops: Double?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -32,7 +33,8 @@ struct BenchTrain: ParsableCommand {
         guard let config = GPTConfig.preset(preset) else {
             throw ValidationError("unknown preset '\(preset)'; choose one of: \(GPTConfig.presetNames.joined(separator: ", "))")
         }
-        let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps) { i, ms in
+        let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,
+                                            peakGflops: peakGflops) { i, ms in
             if !json { FileHandle.standardError.write("step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
         }
         if json {
@@ -115,5 +117,19 @@ struct BenchGemm: ParsableCommand {
                              s.transA ? "T" : "N", s.transB ? "T" : "N", s.gflops))
             }
         }
+    }
+}
+
+struct BenchPeak: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peak", abstract: "Measure the fp32 FMA peak (the MFU denominator) on the pool's threads.")
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        configureThreads(threads)
+        let g = PeakFlops.measure()
+        if json { print("{\"peak_gflops\":\(g),\"threads\":\(WorkerPool.shared.threadCount)}") }
+        else { print(String(format: "fp32 FMA peak: %.1f GFLOP/s on %d threads", g, WorkerPool.shared.threadCount)) }
     }
 }

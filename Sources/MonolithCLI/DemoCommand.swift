@@ -13,13 +13,13 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo", abstract: "Train a small character-level GPT on built-in data, then sample from it.")
 
     @Option(help: "Train on this UTF-8 text file instead of the generated arithmetic corpus.") var text: String?
-    @Option(help: "Optimizer steps.") var steps = 400
+    @Option(help: "Optimizer steps.") var steps = 1500
     @Option(help: "Sequences per step.") var batch = 16
     @Option(help: "Context length.") var seq = 64
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Attention heads.") var heads = 4
     @Option(help: "Model width.") var width = 128
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Peak learning rate.") var lr: Float = 2e-3
     @Option(help: "Random seed.") var seed: UInt64 = 1337
     @Option(help: "Characters to sample after training.") var sampleLength = 160
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -86,6 +86,32 @@ struct DemoCommand: ParsableCommand {
             out.unicodeScalars.append(chars[next])
         }
         print("sample:\n\(out)")
+        if text == nil {
+            let (right, total) = try arithmeticAccuracy(model: model, index: index, chars: chars, rng: &rng)
+            print("greedy answers to \(total) random sums: \(right) correct (\(100 * right / total)%)")
+        }
+    }
+
+    /// Asks the model `a+b=` for random operands and checks its greedy completion.
+    func arithmeticAccuracy(model: GPT, index: [Unicode.Scalar: Int32], chars: [Unicode.Scalar],
+                            rng: inout SplitMix64) throws -> (Int, Int) {
+        var right = 0
+        let total = 100
+        for _ in 0..<total {
+            let a = Int.random(in: 0..<100, using: &rng), b = Int.random(in: 0..<100, using: &rng)
+            var context = "\n\(a)+\(b)=".unicodeScalars.map { index[$0]! }
+            var answer = ""
+            for _ in 0..<4 {
+                try context.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: context.count) }
+                let logits = model.activations!.logits + (context.count - 1) * chars.count
+                let next = (0..<chars.count).max { logits[$0] < logits[$1] }!
+                if chars[next] == "\n" { break }
+                answer.unicodeScalars.append(chars[next])
+                context.append(Int32(next))
+            }
+            if answer == String(a + b) { right += 1 }
+        }
+        return (right, total)
     }
 
     static func arithmeticCorpus(lines: Int, seed: UInt64) -> String {

@@ -33,10 +33,6 @@ public struct TrainBenchmarkResult: Codable, Sendable {
 
 /// Times full training steps (forward, backward, clipping, AdamW) on random tokens.
 public enum TrainBenchmark {
-    /// fp32 FMA peak of one core of this machine family: 2.6 GHz × 2 FMA units × 16 lanes × 2 FLOP
-    /// (../shared/GUIDE.md measures ≈ 336 GFLOP/s for 2 cores).
-    public static let peakGflopsPerCore = 168.0
-
     /// FLOPs per token for training: `6·N + 12·L·C·T`, `N` without position embeddings.
     public static func flopsPerToken(config: GPTConfig, seqLen: Int) -> Double {
         let n = ParameterLayout(config: config).countWithoutPositions
@@ -44,8 +40,9 @@ public enum TrainBenchmark {
     }
 
     /// Runs `warmup + steps` steps and reports the median of the timed ones.
+    /// `peakGflops` nil measures the FMA peak with ``PeakFlops``.
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
-                           progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
+                           peakGflops: Double? = nil, progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
         guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
         guard seqLen > 0, seqLen <= config.contextLength else {
             throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
@@ -74,7 +71,7 @@ public enum TrainBenchmark {
         let tokens = Double(batch * seqLen)
         let gflops = flopsPerToken(config: config, seqLen: seqLen) * tokens / (median / 1000) / 1e9
         let threads = model.pool.threadCount
-        let peak = peakGflopsPerCore * Double(threads)
+        let peak = peakGflops ?? PeakFlops.measure(pool: model.pool)
         return TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
                                     mfu: gflops / peak, peakRSSBytes: peakRSS(), stepTimesMs: times, peakGflops: peak,
                                     preset: preset, batch: batch, seqLen: seqLen, threads: threads,

@@ -1,0 +1,37 @@
+import Foundation
+
+/// Measures this machine's fp32 FMA peak, the denominator of MFU.
+///
+/// Stated peaks are per CPU model and these machines vary (Intel Xeon with two 512-bit FMA units
+/// in one image, AMD EPYC in another), so `monolith bench` measures rather than assumes: each
+/// pool thread runs 12 independent `SIMD16<Float>` FMA chains, enough to cover FMA latency.
+public enum PeakFlops {
+    /// Achieved GFLOP/s over all pool threads, best of `trials`.
+    public static func measure(pool: WorkerPool = .shared, iterations: Int = 2_000_000, trials: Int = 3) -> Double {
+        var best = 0.0
+        for _ in 0..<trials {
+            let sink = UnsafeMutablePointer<Float>.allocate(capacity: pool.threadCount)
+            defer { sink.deallocate() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            pool.run { t in sink[t] = chains(iterations: iterations, seed: Float(t + 1)) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            let flops = Double(pool.threadCount) * Double(iterations) * 12 * 16 * 2
+            best = max(best, flops / seconds / 1e9)
+        }
+        return best
+    }
+
+    @inline(never)
+    static func chains(iterations: Int, seed: Float) -> Float {
+        let m = Vec(repeating: 0.999_999), a = Vec(repeating: 1e-7)
+        var c0 = Vec(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3, c4 = c0 + 4, c5 = c0 + 5
+        var c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
+        for _ in 0..<iterations {
+            c0 = a.addingProduct(c0, m); c1 = a.addingProduct(c1, m); c2 = a.addingProduct(c2, m)
+            c3 = a.addingProduct(c3, m); c4 = a.addingProduct(c4, m); c5 = a.addingProduct(c5, m)
+            c6 = a.addingProduct(c6, m); c7 = a.addingProduct(c7, m); c8 = a.addingProduct(c8, m)
+            c9 = a.addingProduct(c9, m); c10 = a.addingProduct(c10, m); c11 = a.addingProduct(c11, m)
+        }
+        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).sum()
+    }
+}
