@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "MonolithModel", targets: ["MonolithModel"]),
         .library(name: "MonolithTraining", targets: ["MonolithTraining"]),
         .library(name: "MonolithPlan", targets: ["MonolithPlan"]),
+        .library(name: "MonolithTokenizer", targets: ["MonolithTokenizer"]),
+        .library(name: "MonolithData", targets: ["MonolithData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +35,9 @@ let package = Package(
         .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
         .target(name: "MonolithTraining", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
+        // Text side: GPT-2 byte-level BPE (load, encode, decode, train) and the data pipeline.
+        .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels"], swiftSettings: fast),
+        .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -40,6 +45,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
+                "MonolithTokenizer", "MonolithData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -48,5 +54,7 @@ let package = Package(
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
+        .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),
+        .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer"]),
     ]
 )
