@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "MonolithModel", targets: ["MonolithModel"]),
         .library(name: "MonolithTraining", targets: ["MonolithTraining"]),
         .library(name: "MonolithPlan", targets: ["MonolithPlan"]),
+        .library(name: "MonolithInference", targets: ["MonolithInference"]),
         .library(name: "MonolithTokenizer", targets: ["MonolithTokenizer"]),
         .library(name: "MonolithData", targets: ["MonolithData"]),
     ],
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
         .target(name: "MonolithTraining", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
+        // Layer 3: inference (KV-cache decoding, sampling, perplexity).
+        .target(name: "MonolithInference", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
         // Text side: GPT-2 byte-level BPE (load, encode, decode, train) and the data pipeline.
         .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels"], swiftSettings: fast),
         .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
@@ -45,7 +48,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
-                "MonolithTokenizer", "MonolithData",
+                "MonolithTokenizer", "MonolithData", "MonolithInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
+        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer"]),
     ]

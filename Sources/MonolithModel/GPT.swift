@@ -81,11 +81,13 @@ public final class GPT {
         }
     }
 
-    /// Runs the model on `ids` (`[B,T]`). Logits land in `activations!.logits` (`[B,T,V]`).
-    /// With `targets` (`[B,T]`, −1 = ignore), returns the mean cross-entropy over non-ignored tokens.
+    /// Runs the model on `ids` (`[B,T]`). Logits land in `activations!.logits` (`[B,T,V]`), or with
+    /// `lastPositionOnly` only each sequence's last position, as rows `0..<B` (what generation needs,
+    /// skipping a `[B·T, V]` GEMM). With `targets` (`[B,T]`, −1 = ignore), returns the mean
+    /// cross-entropy over non-ignored tokens.
     @discardableResult
     public func forward(ids: UnsafePointer<Int32>, targets: UnsafePointer<Int32>? = nil,
-                        batch b: Int, seqLen t: Int) throws -> Float? {
+                        batch b: Int, seqLen t: Int, lastPositionOnly: Bool = false) throws -> Float? {
         try validateInput(ids: ids, targets: targets, batch: b, seqLen: t)
         reserve(batch: b, seqLen: t)
         let a = activations!
@@ -104,6 +106,13 @@ public final class GPT {
         LayerNorm.forward(output: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: x, weight: p + layout.lnfW,
                           bias: p + layout.lnfB, rows: n, channels: c, eps: config.layerNormEpsilon, pool: pool)
         // lm_head is tied to wte: logits = lnf · wteᵀ.
+        if lastPositionOnly {
+            precondition(targets == nil, "a loss needs the logits of every position")
+            gemm(transB: true, m: b, n: v, k: c, a: a.lnf + (t - 1) * c, lda: t * c, b: p + layout.wte, ldb: c,
+                 beta: 0, c: a.logits, ldc: v, pool: pool)
+            last = nil
+            return nil
+        }
         gemm(transB: true, m: n, n: v, k: c, a: a.lnf, lda: c, b: p + layout.wte, ldb: c, beta: 0,
              c: a.logits, ldc: v, pool: pool)
         last = (b, t, 0, Array(UnsafeBufferPointer(start: ids, count: n)),

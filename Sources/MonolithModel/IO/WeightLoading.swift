@@ -1,17 +1,32 @@
 import MonolithKernels
 
+/// Somewhere parameters can be read from by Hugging Face name.
+public protocol ParameterSource {
+    /// For error messages.
+    var path: String { get }
+    /// Header of tensor `name`.
+    func entry(_ name: String) throws -> SafeTensorsFile.Entry
+    /// Tensor `name` as fp32.
+    func floats(_ name: String) throws -> [Float]
+}
+
+extension SafeTensorsFile: ParameterSource {}
+
 extension GPT {
-    /// Copies every parameter from `file`, where tensor names are `prefix` + the Hugging Face
+    /// Copies every parameter from `source`, where tensor names are `prefix` + the Hugging Face
     /// name (`transformer.h.0.attn.c_attn.weight`, …). Shapes must match exactly; F32, F16 and
     /// BF16 tensors are converted to fp32.
-    public func loadParameters(from file: SafeTensorsFile, prefix: String = "") throws {
+    public func loadParameters(from source: some ParameterSource, prefix: String = "") throws {
         for spec in layout.tensors {
             let name = prefix + spec.name
-            let entry = try file.entry(name)
+            let entry = try source.entry(name)
             guard entry.shape == spec.shape else {
-                throw SafeTensorsError(file.path, "tensor '\(name)' has shape \(entry.shape), the model expects \(spec.shape)")
+                if spec.name == "transformer.wte.weight" {
+                    throw SafeTensorsError(source.path, "tensor '\(name)' has shape \(entry.shape) but the model's vocab_size × n_embd is \(spec.shape): the vocabulary does not match the config")
+                }
+                throw SafeTensorsError(source.path, "tensor '\(name)' has shape \(entry.shape), the model expects \(spec.shape)")
             }
-            let values = try file.floats(name)
+            let values = try source.floats(name)
             values.withUnsafeBufferPointer { src in
                 (parameters.base + spec.offset).update(from: src.baseAddress!, count: spec.count)
             }

@@ -1,0 +1,61 @@
+import Foundation
+import MonolithModel
+
+/// Perplexity by Hugging Face's sliding-window convention: windows of `context` tokens start every
+/// `stride` tokens, and each window scores only the tokens the previous window did not, so with
+/// `stride < context` every scored token sees at least `context − stride` tokens of history.
+///
+/// To equal transformers' number exactly, each window's mean loss is weighted as the transformers
+/// perplexity guide does: by its count of labelled positions minus one (`num_valid_tokens -
+/// batch_size`). After the first window that is one less than the tokens actually scored, a small
+/// bias we keep on purpose so results compare one to one.
+public enum Perplexity {
+    /// Result of a perplexity run.
+    public struct Result: Codable, Sendable {
+        /// Mean negative log-likelihood per scored token (nats).
+        public let meanLoss: Double
+        /// `exp(meanLoss)`.
+        public let perplexity: Double
+        /// Total weight of the windows (tokens scored, less one per window after the first) and windows run.
+        public let tokens: Int, windows: Int
+        enum CodingKeys: String, CodingKey { case meanLoss = "mean_loss", perplexity, tokens, windows }
+    }
+
+    /// Scores `tokens` with `model`.
+    public static func evaluate(model: GPT, tokens: [Int32], context: Int, stride: Int,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard context >= 2, context <= model.config.contextLength else {
+            throw ModelInputError("--context \(context) must be in 2...\(model.config.contextLength) (n_positions)")
+        }
+        guard stride >= 1, stride <= context else { throw ModelInputError("--stride \(stride) must be in 1...\(context)") }
+        guard tokens.count >= 2 else { throw ModelInputError("the text has \(tokens.count) token(s); perplexity needs at least 2") }
+        model.training = false
+        var nll = 0.0, count = 0, windows = 0, prevEnd = 0, begin = 0
+        while begin < tokens.count {
+            let end = min(begin + context, tokens.count)
+            let len = end - begin, trgLen = end - prevEnd
+            let ids = Array(tokens[begin..<end])
+            // Position i predicts token i+1; only the last trgLen tokens of the window are scored.
+            var targets = [Int32](repeating: -1, count: len)
+            for i in 0..<(len - 1) where i + 1 >= len - trgLen { targets[i] = tokens[begin + i + 1] }
+            let scored = targets.filter { $0 >= 0 }.count
+            let weight = min(trgLen, len) - 1
+            if scored > 0 && weight > 0 {
+                let loss = try ids.withUnsafeBufferPointer { i in
+                    try targets.withUnsafeBufferPointer { t in
+                        try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: 1, seqLen: len)!
+                    }
+                }
+                nll += Double(loss) * Double(weight)
+                count += weight
+            }
+            windows += 1
+            progress?(end, tokens.count)
+            prevEnd = end
+            if end == tokens.count { break }
+            begin += stride
+        }
+        let mean = nll / Double(count)
+        return Result(meanLoss: mean, perplexity: exp(mean), tokens: count, windows: windows)
+    }
+}

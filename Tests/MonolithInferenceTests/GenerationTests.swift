@@ -1,0 +1,99 @@
+import Foundation
+import MonolithInference
+import MonolithKernels
+import MonolithModel
+import Testing
+
+/// KV-cache decoding, sampling and perplexity against transformers (`scripts/make_hf_fixtures.py`).
+@Suite("Generation and perplexity")
+struct GenerationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/hf").path
+    static func model() throws -> GPT { try GPT.loadHuggingFace(directory: root + "/fp32") }
+    static func expected() throws -> SafeTensorsFile { try SafeTensorsFile(path: root + "/expected.safetensors") }
+
+    @Test("greedy output is identical to transformers' generate")
+    func greedyMatchesTransformers() throws {
+        let exp = try Self.expected()
+        let prompt = try exp.ints("greedy_prompt"), want = try exp.ints("greedy_output")
+        var sampler = Sampler(temperature: 0)
+        let out = try Generator(model: Self.model()).generate(prompt: prompt, maxNewTokens: want.count - prompt.count, sampler: &sampler)
+        #expect(prompt + out == want)
+    }
+
+    @Test("each decode step's logits equal a full forward over the prefix", arguments: [1, 5])
+    func decodeMatchesFullForward(promptLength: Int) throws {
+        let model = try Self.model()
+        let reference = try Self.model()
+        let ids = try Self.expected().ints("ids").prefix(20).map { $0 }
+        let session = DecodeSession(model: model, batch: 1)
+        var logits = try session.prefill(Array(ids.prefix(promptLength)))
+        for n in promptLength...ids.count {
+            let prefix = Array(ids.prefix(n))
+            try prefix.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: n) }
+            let v = model.config.vocabSize
+            let full = Array(UnsafeBufferPointer(start: reference.activations!.logits + (n - 1) * v, count: v))
+            let err = relativeError(logits, full)
+            #expect(err < 1e-5, "position \(n - 1): relative error \(err)")
+            if n < ids.count { logits = try session.decode([ids[n]]) }
+        }
+    }
+
+    @Test("batched decoding equals decoding each sequence alone")
+    func batchedDecode() throws {
+        let model = try Self.model()
+        let ids = try Self.expected().ints("ids")  // [2, 20]
+        let both = DecodeSession(model: model, batch: 2)
+        _ = try both.prefill(Array(ids[0..<6]) + Array(ids[20..<26]))
+        let batched = Array(try both.decode([ids[6], ids[26]]))
+        for row in 0..<2 {
+            let one = DecodeSession(model: try Self.model(), batch: 1)
+            _ = try one.prefill(Array(ids[(row * 20)..<(row * 20 + 6)]))
+            let single = Array(try one.decode([ids[row * 20 + 6]]))
+            let v = model.config.vocabSize
+            let err = relativeError(Array(batched[(row * v)..<((row + 1) * v)]), single)
+            #expect(err < 1e-5)
+        }
+    }
+
+    @Test("sampling is reproducible for a seed and differs across seeds")
+    func samplingSeeds() throws {
+        let model = try Self.model()
+        let prompt = try Self.expected().ints("greedy_prompt")
+        func run(_ seed: UInt64) throws -> [Int32] {
+            var s = Sampler(temperature: 1.0, topK: 40, topP: 0.95, seed: seed)
+            return try Generator(model: model).generate(prompt: prompt, maxNewTokens: 20, sampler: &s)
+        }
+        #expect(try run(1) == run(1))
+        #expect(try run(1) != run(2))
+        var topOne = Sampler(temperature: 0.7, topK: 1, seed: 3), greedy = Sampler(temperature: 0)
+        #expect(try Generator(model: model).generate(prompt: prompt, maxNewTokens: 10, sampler: &topOne)
+                == Generator(model: model).generate(prompt: prompt, maxNewTokens: 10, sampler: &greedy))
+    }
+
+    @Test("a prompt longer than the context is refused")
+    func promptTooLong() throws {
+        var s = Sampler(temperature: 0)
+        #expect(throws: ModelInputError.self) {
+            try Generator(model: Self.model()).generate(prompt: [Int32](repeating: 1, count: 60), maxNewTokens: 10, sampler: &s)
+        }
+    }
+
+    @Test("perplexity equals transformers' sliding-window number to 1e-4", arguments: [(64, 64), (64, 32), (40, 16)])
+    func perplexity(context: Int, stride: Int) throws {
+        let exp = try Self.expected()
+        let want = try exp.floats("ppl_\(context)_\(stride)")
+        let r = try Perplexity.evaluate(model: Self.model(), tokens: exp.ints("ppl_tokens"), context: context, stride: stride)
+        #expect(abs(r.meanLoss - Double(want[0])) / Double(want[0]) < 1e-4, "mean loss \(r.meanLoss) vs \(want[0])")
+        #expect(abs(r.perplexity - Double(want[1])) / Double(want[1]) < 1e-4, "perplexity \(r.perplexity) vs \(want[1])")
+    }
+}
+
+/// `max|a − b| / max|b|`.
+func relativeError(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
+    var maxDiff: Float = 0, maxRef: Float = 0
+    for i in 0..<b.count { maxDiff = max(maxDiff, abs(a[i] - b[i])); maxRef = max(maxRef, abs(b[i])) }
+    return maxDiff / max(maxRef, 1e-30)
+}
+
+func relativeError(_ a: [Float], _ b: [Float]) -> Float { a.withUnsafeBufferPointer { relativeError($0, b) } }
