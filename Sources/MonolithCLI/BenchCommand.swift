@@ -8,7 +8,7 @@ import MonolithTraining
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (median of timed runs; --json for scripts).",
-        subcommands: [BenchTrain.self, BenchGemm.self, BenchPeak.self, BenchEncode.self])
+        subcommands: [BenchTrain.self, BenchGenerate.self, BenchGemm.self, BenchPeak.self, BenchEncode.self])
 }
 
 /// Runs kernels with a given thread count by sizing the shared pool before first use.

@@ -5,7 +5,7 @@ import MonolithModel
 /// token costs one pass over the weights (`decode`), which is what bounds generation speed.
 ///
 /// ```swift
-/// let session = DecodeSession(model: model, batch: 1)
+/// let session = try DecodeSession(model: model, batch: 1)
 /// var logits = try session.prefill(prompt)          // [B, V] for the last prompt position
 /// logits = try session.decode([nextToken])          // [B, V] for the new position
 /// ```
@@ -15,10 +15,37 @@ public final class DecodeSession {
     /// Cached keys and values.
     public let cache: KVCache
     let x, ln, qkv, atty, fch, fchGelu, logits, lnMean, lnRstd, scores: FloatBuffer
+    /// bf16 copies of the matrices, when decoding reads bf16 weights.
+    let packed: PackedWeights?
+
+    /// bf16 copies of every matrix a decode step reads.
+    struct PackedWeights {
+        let qkv, attnProj, fc, fcProj: [BF16Matrix]
+        let wte: BF16Matrix
+    }
 
     /// A session for `batch` sequences of up to `capacity` positions (default: the context length).
-    public init(model: GPT, batch: Int = 1, capacity: Int? = nil) {
+    ///
+    /// With `bf16Weights`, decode steps read bf16 copies of the matrices (half the memory traffic);
+    /// round the model first (``GPT/roundWeightsToBF16()``) so prefill sees the same weights.
+    /// Needs `n_embd` to be a multiple of 32.
+    public init(model: GPT, batch: Int = 1, capacity: Int? = nil, bf16Weights: Bool = false) throws {
         self.model = model
+        if bf16Weights {
+            let c = model.config.nEmbd
+            guard BF16Matrix.canPack(cols: c) else {
+                throw ModelInputError("bf16 decoding needs n_embd to be a multiple of 32 (it is \(c)); use fp32 weights")
+            }
+            let blocks = (0..<model.config.nLayer).map { model.blockWeights($0) }
+            packed = PackedWeights(
+                qkv: blocks.map { BF16Matrix($0.qkvw, rows: c, cols: 3 * c, ld: 3 * c, pool: model.pool) },
+                attnProj: blocks.map { BF16Matrix($0.attnProjW, rows: c, cols: c, ld: c, pool: model.pool) },
+                fc: blocks.map { BF16Matrix($0.fcW, rows: c, cols: 4 * c, ld: 4 * c, pool: model.pool) },
+                fcProj: blocks.map { BF16Matrix($0.fcProjW, rows: 4 * c, cols: c, ld: c, pool: model.pool) },
+                wte: BF16Matrix(model.parameters.base + model.layout.wte, rows: model.config.vocabSize, cols: c, ld: c, pool: model.pool))
+        } else {
+            packed = nil
+        }
         let c = model.config.nEmbd
         cache = KVCache(config: model.config, batch: batch, capacity: capacity)
         x = FloatBuffer(count: batch * c); ln = FloatBuffer(count: batch * c); qkv = FloatBuffer(count: batch * 3 * c)
@@ -70,8 +97,7 @@ public final class DecodeSession {
             let w = model.blockWeights(l)
             LayerNorm.forward(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: w.ln1w,
                               bias: w.ln1b, rows: b, channels: c, eps: cfg.layerNormEpsilon, pool: pool)
-            Linear.forward(output: qkv.base, input: ln.base, weight: w.qkvw, bias: w.qkvb, rows: b, inFeatures: c,
-                           outFeatures: 3 * c, pool: pool)
+            linear(qkv.base, ln.base, w.qkvw, packed?.qkv[l], bias: w.qkvb, rows: b, k: c, n: 3 * c, accumulate: false)
             for bi in 0..<b {
                 let dst = (bi * cache.capacity + pos) * c
                 (cache.keys(l) + dst).update(from: qkv.base + bi * 3 * c + c, count: c)
@@ -79,23 +105,38 @@ public final class DecodeSession {
             }
             attend(layer: l, length: pos + 1)
             Residual.copyAddingBias(output: x.base, input: x.base, bias: w.attnProjB, rows: b, cols: c, pool: pool)
-            Linear.forward(output: x.base, input: atty.base, weight: w.attnProjW, bias: nil, rows: b, inFeatures: c,
-                           outFeatures: c, accumulate: true, pool: pool)
+            linear(x.base, atty.base, w.attnProjW, packed?.attnProj[l], bias: nil, rows: b, k: c, n: c, accumulate: true)
             LayerNorm.forward(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: w.ln2w,
                               bias: w.ln2b, rows: b, channels: c, eps: cfg.layerNormEpsilon, pool: pool)
-            Linear.forward(output: fch.base, input: ln.base, weight: w.fcW, bias: nil, rows: b, inFeatures: c,
-                           outFeatures: 4 * c, pool: pool)
+            linear(fch.base, ln.base, w.fcW, packed?.fc[l], bias: nil, rows: b, k: c, n: 4 * c, accumulate: false)
             GELU.forward(output: fchGelu.base, input: fch.base, bias: w.fcB, rows: b, cols: 4 * c, pool: pool)
             Residual.copyAddingBias(output: x.base, input: x.base, bias: w.fcProjB, rows: b, cols: c, pool: pool)
-            Linear.forward(output: x.base, input: fchGelu.base, weight: w.fcProjW, bias: nil, rows: b, inFeatures: 4 * c,
-                           outFeatures: c, accumulate: true, pool: pool)
+            linear(x.base, fchGelu.base, w.fcProjW, packed?.fcProj[l], bias: nil, rows: b, k: 4 * c, n: c, accumulate: true)
         }
         LayerNorm.forward(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: p + layout.lnfW,
                           bias: p + layout.lnfB, rows: b, channels: c, eps: cfg.layerNormEpsilon, pool: pool)
-        gemm(transB: true, m: b, n: v, k: c, a: ln.base, lda: c, b: p + layout.wte, ldb: c, beta: 0,
-             c: logits.base, ldc: v, pool: pool)
+        if let packed, b <= 4 {
+            packed.wte.rowsTimesTransposed(y: logits.base, x: ln.base, rows: b, pool: pool)
+        } else if b <= 4 {
+            Gemv.rowsTimesMatrixTransposed(y: logits.base, x: ln.base, m: p + layout.wte, rows: b, mRows: v, k: c, pool: pool)
+        } else {
+            gemm(transB: true, m: b, n: v, k: c, a: ln.base, lda: c, b: p + layout.wte, ldb: c, beta: 0,
+                 c: logits.base, ldc: v, pool: pool)
+        }
         cache.length = pos + 1
         return UnsafeBufferPointer(start: logits.base, count: b * v)
+    }
+
+    /// `out (+)= input · W (+ bias)`, reading the bf16 copy of `W` when there is one.
+    func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                _ packedW: BF16Matrix?, bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, accumulate: Bool) {
+        guard let packedW, rows <= 4 else {
+            Linear.forward(output: out, input: input, weight: w, bias: bias, rows: rows, inFeatures: k, outFeatures: n,
+                           accumulate: accumulate, pool: model.pool)
+            return
+        }
+        if let bias { Residual.copyAddingBias(output: out, input: nil, bias: bias, rows: rows, cols: n, pool: .serial) }
+        packedW.rowsTimesMatrix(y: out, x: input, rows: rows, accumulate: accumulate || bias != nil, pool: model.pool)
     }
 
     /// Single-query attention of the newest position over the cache, one (sequence, head) per task.

@@ -9,13 +9,18 @@ public struct Generator {
         public var promptTokens = 0, promptSeconds = 0.0
         /// Generated tokens and the seconds decoding took (the first token comes from prefill).
         public var decodedTokens = 0, decodeSeconds = 0.0
+        /// Zero timings.
+        public init() {}
     }
 
     /// The decoding session (owns the KV cache).
     public let session: DecodeSession
 
-    /// A generator over `model` with room for `capacity` positions (default: context length).
-    public init(model: GPT, capacity: Int? = nil) { session = DecodeSession(model: model, batch: 1, capacity: capacity) }
+    /// A generator over `model` with room for `capacity` positions (default: context length);
+    /// `bf16Weights` as in ``DecodeSession``.
+    public init(model: GPT, capacity: Int? = nil, bf16Weights: Bool = false) throws {
+        session = try DecodeSession(model: model, batch: 1, capacity: capacity, bf16Weights: bf16Weights)
+    }
 
     /// Generates up to `maxNewTokens` after `prompt`, stopping early at `stop` (not included).
     /// `onToken` sees each new id as it is chosen (for streaming). Returns the new ids.

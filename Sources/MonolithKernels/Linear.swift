@@ -9,6 +9,16 @@ public enum Linear {
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                rows: Int, inFeatures k: Int, outFeatures n: Int,
                                accumulate: Bool = false, pool: WorkerPool = .shared) {
+        if rows <= 4 {
+            // Decoding: stream the weights once instead of letting BLAS pack them.
+            if let bias, !accumulate { Residual.copyAddingBias(output: output, input: nil, bias: bias, rows: rows, cols: n, pool: .serial) }
+            Gemv.rowsTimesMatrix(y: output, x: input, w: weight, rows: rows, k: k, n: n, ldw: n,
+                                 accumulate: accumulate || bias != nil, pool: pool)
+            if let bias, accumulate {
+                for i in 0..<rows { Residual.add(output: output + i * n, output + i * n, bias, count: n, pool: .serial) }
+            }
+            return
+        }
         var beta: Float = accumulate ? 1 : 0
         if let bias, !accumulate {
             Residual.copyAddingBias(output: output, input: nil, bias: bias, rows: rows, cols: n, pool: pool)

@@ -159,6 +159,15 @@ public final class GPT {
         }
     }
 
+    /// Rounds every parameter to the nearest bf16 value (kept in fp32 storage), so fp32 kernels and
+    /// bf16-weight decoding compute with the same weights.
+    public func roundWeightsToBF16() {
+        let p = parameters.base
+        pool.parallelFor(parameters.count) { r in
+            for i in r { p[i] = Float(bitPattern: UInt32(bfloat16Bits(p[i])) << 16) }
+        }
+    }
+
     /// Sets all gradients to zero (before the first micro-batch of a step).
     public func zeroGradients() { gradients.zero(pool: pool) }
 

@@ -26,7 +26,7 @@ struct GenerationTests {
         let model = try Self.model()
         let reference = try Self.model()
         let ids = try Self.expected().ints("ids").prefix(20).map { $0 }
-        let session = DecodeSession(model: model, batch: 1)
+        let session = try DecodeSession(model: model, batch: 1)
         var logits = try session.prefill(Array(ids.prefix(promptLength)))
         for n in promptLength...ids.count {
             let prefix = Array(ids.prefix(n))
@@ -39,15 +39,39 @@ struct GenerationTests {
         }
     }
 
+    @Test("bf16-weight decoding equals fp32 math on the same bf16-rounded weights")
+    func bf16Decode() throws {
+        let model = try Self.model(), reference = try Self.model()
+        model.roundWeightsToBF16(); reference.roundWeightsToBF16()
+        let ids = try Self.expected().ints("ids").prefix(12).map { $0 }
+        let session = try DecodeSession(model: model, batch: 1, bf16Weights: true)
+        _ = try session.prefill(Array(ids.prefix(4)))
+        var logits: [Float] = []
+        for n in 4..<12 { logits = Array(try session.decode([ids[n]])) }
+        try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: 12) }
+        let v = model.config.vocabSize
+        let full = Array(UnsafeBufferPointer(start: reference.activations!.logits + 11 * v, count: v))
+        #expect(relativeError(logits, full) < 1e-5)
+    }
+
+    @Test("bf16 packing round-trips every element")
+    func bf16Packing() throws {
+        let model = try Self.model()
+        model.roundWeightsToBF16()
+        let w = model.blockWeights(0).fcW, c = model.config.nEmbd
+        let packed = BF16Matrix(w, rows: c, cols: 4 * c, ld: 4 * c)
+        for r in 0..<c { for col in 0..<(4 * c) { #expect(packed[r, col] == w[r * 4 * c + col]) } }
+    }
+
     @Test("batched decoding equals decoding each sequence alone")
     func batchedDecode() throws {
         let model = try Self.model()
         let ids = try Self.expected().ints("ids")  // [2, 20]
-        let both = DecodeSession(model: model, batch: 2)
+        let both = try DecodeSession(model: model, batch: 2)
         _ = try both.prefill(Array(ids[0..<6]) + Array(ids[20..<26]))
         let batched = Array(try both.decode([ids[6], ids[26]]))
         for row in 0..<2 {
-            let one = DecodeSession(model: try Self.model(), batch: 1)
+            let one = try DecodeSession(model: try Self.model(), batch: 1)
             _ = try one.prefill(Array(ids[(row * 20)..<(row * 20 + 6)]))
             let single = Array(try one.decode([ids[row * 20 + 6]]))
             let v = model.config.vocabSize
