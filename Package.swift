@@ -28,6 +28,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // Layer 1: compute kernels (BLAS loader, SIMD elementwise kernels, worker pool).
@@ -35,12 +37,19 @@ let package = Package(
         // Layer 2: the GPT-2 model (parameter layout, forward/backward, safetensors IO).
         .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
-        .target(name: "MonolithTraining", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
+        .target(name: "MonolithTraining",
+                dependencies: ["MonolithModel", "MonolithKernels", "MonolithInference", "MonolithTokenizer", "MonolithData",
+                               .product(name: "TOMLKit", package: "TOMLKit"),
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: fast),
         // Layer 3: inference (KV-cache decoding, sampling, perplexity).
         .target(name: "MonolithInference", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
         // Text side: GPT-2 byte-level BPE (load, encode, decode, train) and the data pipeline.
         .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels"], swiftSettings: fast),
         .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
+        // Open MPI's C API, through static inline wrappers for the handles that do not import.
+        // Layer 3: communicators (Open MPI, in-process), the process grid, tensor-parallel regions,
+        // pipeline schedules and ZeRO sharding.
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -55,7 +64,7 @@ let package = Package(
             swiftSettings: checked),
         .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels"]),
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
-        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel"]),
+        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),

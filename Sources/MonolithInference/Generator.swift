@@ -24,11 +24,18 @@ public struct Generator {
 
     /// Generates up to `maxNewTokens` after `prompt`, stopping early at `stop` (not included).
     /// `onToken` sees each new id as it is chosen (for streaming). Returns the new ids.
+    ///
+    /// With `slidingWindow`, generation may run past the context: when the cache is full, the
+    /// newest half of the context is processed again as a fresh prompt and decoding continues.
     public func generate(prompt: [Int32], maxNewTokens: Int, sampler: inout Sampler, stop: Int32? = nil,
+                         slidingWindow: Bool = false,
                          timing: UnsafeMutablePointer<Timing>? = nil, onToken: ((Int32) -> Void)? = nil) throws -> [Int32] {
         guard !prompt.isEmpty else { throw ModelInputError("the prompt is empty") }
         let capacity = session.cache.capacity
-        guard prompt.count + maxNewTokens <= capacity else {
+        if slidingWindow && prompt.count > capacity {
+            throw ModelInputError("the prompt (\(prompt.count) tokens) is longer than the context (\(capacity))")
+        }
+        guard slidingWindow || prompt.count + maxNewTokens <= capacity else {
             throw ModelInputError("prompt (\(prompt.count) tokens) + max new tokens (\(maxNewTokens)) exceeds the context of \(capacity)")
         }
         var t0 = DispatchTime.now().uptimeNanoseconds
@@ -43,6 +50,11 @@ public struct Generator {
             out.append(next)
             onToken?(next)
             if out.count == maxNewTokens { break }
+            if session.cache.length == capacity {
+                let keep = Array((prompt + out).suffix(max(1, capacity / 2)))
+                logits = try session.prefill(keep)
+                continue
+            }
             logits = try session.decode([next])
         }
         timing?.pointee.decodedTokens = max(0, out.count - 1)

@@ -37,8 +37,8 @@ public final class Trainer {
     public let schedule: LRSchedule
     /// Global-norm clipping threshold (0 disables clipping).
     public let gradClip: Float
-    /// Optimizer steps taken.
-    public private(set) var step = 0
+    /// Optimizer steps taken (the schedule's position; set it when resuming).
+    public var step = 0
 
     /// Creates a trainer around `model`.
     public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float) throws {

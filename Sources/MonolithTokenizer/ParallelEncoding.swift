@@ -1,0 +1,102 @@
+import MonolithKernels
+import Synchronization
+
+/// Encoding one long text on several threads.
+///
+/// The text is cut at positions where GPT-2's pre-tokenizer is known to end a piece whatever
+/// precedes or follows, so each chunk encodes exactly as it would inside the whole text:
+/// - an ASCII letter, a space, an ASCII letter (`…d w…`): a letter run ends before the space,
+///   and the space starts the next word's piece;
+/// - non-whitespace ASCII, one `\n`, non-whitespace ASCII: the lone newline is a piece of its own
+///   (`\s+` in the whole text, `\s+(?!\S)` at the end of the chunk — the same bytes).
+/// A longer whitespace run is never cut: at the end of a chunk it would stay whole, while inside
+/// the text its last scalar joins the next piece. Boundaries never fall inside a special token.
+/// Chunks are handed out dynamically, each thread with its own word cache.
+enum ParallelEncoding {
+    /// Smallest chunk worth a thread handoff (~ms of work).
+    static let minChunk = 64 * 1024
+    /// How far past a target position to look for a safe boundary.
+    static let searchWindow = 64 * 1024
+
+    static func encode(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, workspaces: WorkspacePool,
+                       pool: WorkerPool) -> [Int32] {
+        let bounds = boundaries(model, base, n, parts: pool.threadCount * 4)
+        let chunks = bounds.count - 1
+        if chunks == 1 {
+            let ws = workspaces.take()
+            defer { workspaces.give(ws) }
+            var out: [Int32] = []
+            out.reserveCapacity(n / 3 + 16)
+            model.encode(base, 0, n, ws, &out)
+            return out
+        }
+        let results = UnsafeMutablePointer<[Int32]>.allocate(capacity: chunks)
+        results.initialize(repeating: [], count: chunks)
+        defer { results.deinitialize(count: chunks); results.deallocate() }
+        let counter = ChunkCounter()
+        pool.run { _ in
+            let ws = workspaces.take()
+            defer { workspaces.give(ws) }
+            while true {
+                let c = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if c >= chunks { break }
+                var out: [Int32] = []
+                out.reserveCapacity((bounds[c + 1] - bounds[c]) / 3 + 16)
+                model.encode(base, bounds[c], bounds[c + 1], ws, &out)
+                results[c] = out
+            }
+        }
+        var total = 0
+        for c in 0..<chunks { total += results[c].count }
+        var out: [Int32] = []
+        out.reserveCapacity(total)
+        for c in 0..<chunks { out.append(contentsOf: results[c]) }
+        return out
+    }
+
+    /// Chunk starts (and `n` last) near multiples of `n / parts`.
+    static func boundaries(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, parts: Int) -> [Int] {
+        let step = max(minChunk, n / max(1, parts))
+        var bounds = [0]
+        var target = step
+        while target + minChunk / 2 < n {
+            let limit = min(n - 2, target + searchWindow)
+            var p = target
+            var found = -1
+            while p < limit {
+                if isSafe(base, p) && !model.specials.straddles(base, p, start: bounds.last!, end: n) {
+                    found = p
+                    break
+                }
+                p += 1
+            }
+            if found > 0 {
+                bounds.append(found)
+                target = found + step
+            } else {
+                target += searchWindow
+            }
+        }
+        bounds.append(n)
+        return bounds
+    }
+
+    /// Whether a chunk may start at `p` (needs `2 <= p <= n - 2`).
+    @inline(__always)
+    static func isSafe(_ b: UnsafePointer<UInt8>, _ p: Int) -> Bool {
+        let ascii = CharacterClass.ascii
+        if b[p] == 0x20 {
+            let l = b[p - 1], r = b[p + 1]
+            return l < 0x80 && r < 0x80 && ascii[Int(l)] == CharacterClass.letter && ascii[Int(r)] == CharacterClass.letter
+        }
+        if b[p - 1] == 0x0A {
+            let l = b[p - 2], r = b[p]
+            return l < 0x80 && r < 0x80 && ascii[Int(l)] != CharacterClass.space && ascii[Int(r)] != CharacterClass.space
+        }
+        return false
+    }
+}
+
+private final class ChunkCounter: Sendable {
+    let next = Atomic<Int>(0)
+}

@@ -1,0 +1,126 @@
+import MonolithModel
+
+/// A whole training job, one section per concern. Loaded from TOML (``ConfigLoader``), with
+/// dotted command-line overrides (`--optimizer.lr 3e-4`). Every field has its default here.
+public struct JobConfig: Codable, Sendable, Equatable {
+    /// Model shape.
+    public var model = ModelSection()
+    /// Where the tokens come from.
+    public var data = DataSection()
+    /// How text becomes tokens.
+    public var tokenizer = TokenizerSection()
+    /// AdamW settings.
+    public var optimizer = OptimizerSection()
+    /// Learning-rate and batch-size schedules.
+    public var schedule = ScheduleSection()
+    /// Loop length, batch, evaluation and sampling.
+    public var training = TrainingSection()
+    /// Checkpoint cadence and retention.
+    public var checkpoint = CheckpointSection()
+    /// Where logs, metrics and plots go.
+    public var logging = LoggingSection()
+    /// 3D-parallel layout (used by the parallel trainer).
+    public var parallel = ParallelSection()
+
+    /// The default job (a small GPT-2 on the demo corpus).
+    public init() {}
+
+    /// Checks every section; the error names the first bad field.
+    public func validate() throws {
+        try model.validate(); try data.validate(); try tokenizer.validate(); try optimizer.validate()
+        try schedule.validate(training: training); try training.validate(); try checkpoint.validate()
+        try logging.validate(); try parallel.validate()
+    }
+}
+
+/// `[model]`: the transformer's shape.
+public struct ModelSection: Codable, Sendable, Equatable {
+    /// Transformer blocks.
+    public var nLayer = 4
+    /// Attention heads per block.
+    public var nHead = 4
+    /// Residual width.
+    public var nEmbd = 128
+    /// Context length (position embeddings).
+    public var contextLength = 64
+    /// Vocabulary size; 0 takes the tokenizer's size.
+    public var vocabSize = 0
+    /// Dropout on embeddings, residual branches and attention (0 disables it).
+    public var dropout: Float = 0
+    /// Standard deviation of the initial weights (0.02 for GPT-2; MT-NLG used √(1/(3·H))).
+    public var initStd: Float = 0.02
+    /// Start from this Hugging Face directory's weights instead of random ones (empty: none).
+    public var initFrom = ""
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd", contextLength = "context_length"
+        case vocabSize = "vocab_size", dropout, initStd = "init_std", initFrom = "init_from"
+    }
+
+    /// The model configuration once the vocabulary size is known.
+    public func gptConfig(vocabSize tokenizerVocab: Int) -> GPTConfig {
+        GPTConfig(nLayer: nLayer, nHead: nHead, nEmbd: nEmbd, vocabSize: vocabSize > 0 ? vocabSize : tokenizerVocab,
+                  contextLength: contextLength, dropout: dropout, initStd: initStd)
+    }
+
+    func validate() throws {
+        do { try gptConfig(vocabSize: max(1, vocabSize)).validate() } catch let e as ConfigError {
+            let names = ["n_layer": "n_layer", "n_head": "n_head", "n_embd": "n_embd", "n_positions": "context_length",
+                         "vocab_size": "vocab_size", "resid_pdrop": "dropout", "initializer_range": "init_std"]
+            throw ConfigError(field: "model." + (names[e.field] ?? e.field), e.message)
+        }
+        if vocabSize < 0 { throw ConfigError(field: "model.vocab_size", "must be ≥ 0, got \(vocabSize)") }
+    }
+}
+
+/// `[data]`: the training corpus.
+public struct DataSection: Codable, Sendable, Equatable {
+    /// `text`: plain UTF-8 files tokenized on the fly; `megatron`: preprocessed `.bin/.idx` datasets.
+    public var format = "text"
+    /// For `text`: files or directories (every `*.txt` inside). For `megatron`: `[weight, prefix, …]`
+    /// pairs as Megatron's `--data-path 0.3 A 0.7 B`, or a single prefix. Empty: the demo corpus.
+    public var paths: [String] = []
+    /// For `text`: fraction of the characters, from the start, used for training (the rest validates).
+    public var trainFraction = 0.9
+    /// For `megatron`: document split between train, validation and test, as `"969,30,1"`.
+    public var split = "969,30,1"
+    /// Seed of the data order.
+    public var seed: UInt64 = 1234
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case format, paths, trainFraction = "train_fraction", split, seed
+    }
+
+    func validate() throws {
+        guard ["text", "megatron"].contains(format) else {
+            throw ConfigError(field: "data.format", "must be \"text\" or \"megatron\", got \"\(format)\"")
+        }
+        if !(trainFraction > 0 && trainFraction < 1) {
+            throw ConfigError(field: "data.train_fraction", "must be in (0, 1), got \(trainFraction)")
+        }
+        let parts = split.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        if parts.count != 3 || parts.contains(where: { $0 == nil || $0! < 0 }) || parts.reduce(0, { $0 + ($1 ?? 0) }) <= 0 {
+            throw ConfigError(field: "data.split", "must be three non-negative weights like \"969,30,1\", got \"\(split)\"")
+        }
+        if format == "megatron" && paths.isEmpty {
+            throw ConfigError(field: "data.paths", "format \"megatron\" needs at least one dataset prefix")
+        }
+    }
+}
+
+/// `[tokenizer]`: how text becomes ids.
+public struct TokenizerSection: Codable, Sendable, Equatable {
+    /// `char` (one id per character of the training text, as nanoGPT's shakespeare_char), or `gpt2`
+    /// / a directory path holding tokenizer files (`tokenizer.json`, `vocab.json`+`merges.txt`, …).
+    public var kind = "char"
+    /// Directory of the `gpt2` tokenizer files (empty: look next to the project, in `../shared/data/gpt2-tokenizer`).
+    public var directory = ""
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, directory }
+
+    func validate() throws {
+        if kind.isEmpty { throw ConfigError(field: "tokenizer.kind", "must be \"char\", \"gpt2\" or a directory") }
+    }
+}
+
+import Foundation
