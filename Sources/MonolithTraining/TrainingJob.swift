@@ -71,6 +71,9 @@ public final class TrainingJob {
 
     static func makeData(config: JobConfig, log: (String) -> Void) throws -> (any TextTokenizer, BatchSource, [String: Data]) {
         var paths = config.data.paths
+        if config.data.format == "megatron" && paths.isEmpty {
+            throw ConfigError(field: "data.paths", "format \"megatron\" needs at least one dataset prefix")
+        }
         var name = paths.joined(separator: ", ")
         if paths.isEmpty {
             paths = try CorpusFiles.demoCorpus(log: log)

@@ -8,6 +8,10 @@ import Darwin
 /// Writes a file so that readers see either the old content or the complete new one, never a
 /// torn write: temporary file in the same directory, fsync, rename, fsync of the directory.
 public enum AtomicFile {
+    /// Fault injection for tests: called before each write with the destination path; throwing
+    /// simulates a failing disk (e.g. ENOSPC) at that point.
+    nonisolated(unsafe) public static var faultInjector: ((String) throws -> Void)?
+
     /// A sink for the bytes of the file being written.
     public final class Output {
         let fd: Int32
@@ -15,6 +19,7 @@ public enum AtomicFile {
         init(fd: Int32, path: String) { self.fd = fd; self.path = path }
         /// Appends `bytes`, retrying short writes.
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
+            try AtomicFile.faultInjector?(path)
             var done = 0
             while done < bytes.count {
                 let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)

@@ -102,9 +102,6 @@ public struct DataSection: Codable, Sendable, Equatable {
         if parts.count != 3 || parts.contains(where: { $0 == nil || $0! < 0 }) || parts.reduce(0, { $0 + ($1 ?? 0) }) <= 0 {
             throw ConfigError(field: "data.split", "must be three non-negative weights like \"969,30,1\", got \"\(split)\"")
         }
-        if format == "megatron" && paths.isEmpty {
-            throw ConfigError(field: "data.paths", "format \"megatron\" needs at least one dataset prefix")
-        }
     }
 }
 
