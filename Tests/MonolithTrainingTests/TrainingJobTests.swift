@@ -41,7 +41,8 @@ struct TrainingJobTests {
         _ = try b1.run()
         let b2 = try TrainingJob(config: Self.config(outDir: split, steps: 12, extra: ["--checkpoint.resume", "latest"])) { _ in }
         _ = try b2.run()
-        #expect(a.model.parameters.toArray() == b2.model.parameters.toArray())
+        let identical = a.model.parameters.toArray() == b2.model.parameters.toArray()
+        #expect(identical, "final weights differ after resuming at step \(stopAt)")
         let la = MetricsLog.lossSeries(path: full + "/metrics.jsonl"), lb = MetricsLog.lossSeries(path: split + "/metrics.jsonl")
         #expect(la.train.map(\.1) == lb.train.map(\.1))
         // The stopped run also evaluated at its last step; compare the evaluations both runs made.
