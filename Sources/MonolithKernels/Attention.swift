@@ -19,6 +19,7 @@ public enum Attention {
                                qkv: UnsafePointer<Float>, batch b: Int, seqLen t: Int, heads nh: Int,
                                headDim d: Int, dropout: Dropout = Dropout(p: 0, seed: 0),
                                scratch: UnsafeMutablePointer<Float>? = nil, pool: WorkerPool = .shared) {
+        precondition(!dropout.isActive || scratch != nil, "attention dropout needs scratch (backward would apply a mask forward skipped)")
         let c = nh * d, ld = 3 * c
         let scale = 1 / Float(d).squareRoot()
         let blas = Blas.shared

@@ -30,29 +30,19 @@ public final class WorkerPool: @unchecked Sendable {
     /// Number of threads that run a job, the calling thread included.
     public let threadCount: Int
 
-    private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
-    private nonisolated(unsafe) var job: ((Int) -> Void)?
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
+    // Workers hold only this shared state, never the pool itself, so dropping the last reference
+    // to a pool runs its deinit, which stops and joins the workers.
+    private let state = PoolState()
     private let dispatchLock: UnsafeMutablePointer<pthread_mutex_t>
     private var threads: [pthread_t] = []
-
-    /// Iterations a worker polls for new work before parking (~tens of µs).
-    private let spinLimit = 20_000
 
     /// Creates a pool that runs jobs on `threads` threads (the caller plus `threads - 1` workers).
     public init(threads: Int) {
         threadCount = max(1, threads)
-        mutex = .allocate(capacity: 1)
-        cond = .allocate(capacity: 1)
         dispatchLock = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
         pthread_mutex_init(dispatchLock, nil)
         for index in 1..<threadCount {
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index)).toOpaque()
+            let context = Unmanaged.passRetained(WorkerContext(state: state, index: index)).toOpaque()
             #if canImport(Glibc)
             var thread = pthread_t()
             #else
@@ -64,7 +54,7 @@ public final class WorkerPool: @unchecked Sendable {
                 #else
                 let ctx = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
                 #endif
-                ctx.pool.workerLoop(index: ctx.index)
+                ctx.state.workerLoop(index: ctx.index)
                 return nil
             }, context)
             precondition(rc == 0, "pthread_create failed with \(rc)")
@@ -77,13 +67,9 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     deinit {
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        pthread_mutex_lock(mutex)
-        generation.add(1, ordering: .sequentiallyConsistent)
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
+        state.stop()
         for t in threads { pthread_join(t, nil) }
-        mutex.deallocate(); cond.deallocate(); dispatchLock.deallocate()
+        dispatchLock.deallocate()
     }
 
     /// Thread count from `MONOLITH_THREADS`, else the online cores.
@@ -99,21 +85,7 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         defer { pthread_mutex_unlock(dispatchLock) }
-        withoutActuallyEscaping(body) { escaping in
-            job = escaping
-            pending.store(threadCount - 1, ordering: .sequentiallyConsistent)
-            pthread_mutex_lock(mutex)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
-            escaping(0)
-            var spins = 0
-            while pending.load(ordering: .acquiring) != 0 {
-                spins += 1
-                if spins > spinLimit { sched_yield() }
-            }
-            job = nil
-        }
+        withoutActuallyEscaping(body) { escaping in state.dispatch(escaping, workers: threadCount - 1) }
     }
 
     /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk.
@@ -138,7 +110,55 @@ public final class WorkerPool: @unchecked Sendable {
         return lo..<hi
     }
 
-    private func workerLoop(index: Int) {
+}
+
+/// What the dispatcher and the workers share: the job, its generation counter and the parking lot.
+private final class PoolState: @unchecked Sendable {
+    let generation = Atomic<Int>(0)
+    let pending = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+    nonisolated(unsafe) var job: ((Int) -> Void)?
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let cond: UnsafeMutablePointer<pthread_cond_t>
+    /// Iterations a worker polls for new work before parking (~tens of µs).
+    let spinLimit = 20_000
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        cond = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit { mutex.deallocate(); cond.deallocate() }
+
+    /// Publishes `job`, runs its share 0 on the caller, and waits for `workers` workers.
+    func dispatch(_ body: @escaping (Int) -> Void, workers: Int) {
+        job = body
+        pending.store(workers, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(mutex)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+        body(0)
+        var spins = 0
+        while pending.load(ordering: .acquiring) != 0 {
+            spins += 1
+            if spins > spinLimit { sched_yield() }
+        }
+        job = nil
+    }
+
+    /// Wakes every worker with the stop flag set.
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(mutex)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func workerLoop(index: Int) {
         var seen = 0
         while true {
             var spins = 0
@@ -161,7 +181,7 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 private final class WorkerContext {
-    let pool: WorkerPool
+    let state: PoolState
     let index: Int
-    init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
+    init(state: PoolState, index: Int) { self.state = state; self.index = index }
 }
