@@ -31,5 +31,42 @@ if grep -q "sample:" <<<"$out" && awk -v a="$first" -v b="$last" 'BEGIN { exit !
 else
     echo "FAIL: demo loss did not fall enough ($first -> $last)"; failed=$((failed + 1))
 fi
+
+# Training runs on a small slice of Tiny Shakespeare.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+head -c 60000 "$shared/data/tinyshakespeare/input.txt" > "$tmp/corpus.txt"
+train=("$bin" train --data.paths "$tmp/corpus.txt" --logging.progress none --training.sample_tokens 0 --training.eval_batches 2)
+
+check "train rejects an unknown config key, naming it" 1 "unknown key 'lrate'" "${train[@]}" --optimizer.lrate 1
+printf '[optimizer]\nlr = "fast"\n' > "$tmp/bad.toml"
+check "train names the file and line of a wrong type" 1 "bad.toml:2" "$bin" train --config "$tmp/bad.toml"
+check "train --print-config shows the resolved config" 0 "n_embd = 128" "$bin" train --print-config
+check "a missing corpus is named" 1 "/no/such/corpus.txt" "${train[@]}" --data.paths /no/such/corpus.txt --logging.out_dir "$tmp/missing"
+
+# SIGINT: the run saves a checkpoint at the end of the current step and exits cleanly.
+"${train[@]}" --logging.out_dir "$tmp/sigint" --training.max_steps 100000 --checkpoint.interval 0 > "$tmp/sigint.log" 2>&1 &
+pid=$!; sleep 4; kill -INT $pid; wait $pid; rc=$?
+if [ $rc -eq 0 ] && grep -q "stopped by signal" "$tmp/sigint.log" && ls "$tmp/sigint/checkpoints"/step-*/trainer_state.json >/dev/null 2>&1; then
+    echo "ok: SIGINT saves a checkpoint and exits 0"; passed=$((passed + 1))
+else
+    echo "FAIL: SIGINT (exit $rc)"; tail -3 "$tmp/sigint.log"; failed=$((failed + 1))
+fi
+
+# kill -9 at random moments while checkpoints are written every step: the newest complete
+# checkpoint must always load and training must resume from it.
+kill_ok=1
+for delay in 1.3 1.7 2.1 2.6 3.2; do
+    "${train[@]}" --logging.out_dir "$tmp/kill" --training.max_steps 100000 --checkpoint.interval 1 --checkpoint.keep_last 2 \
+        --checkpoint.resume "$( [ -d "$tmp/kill/checkpoints" ] && echo latest || echo '')" > "$tmp/kill.log" 2>&1 &
+    pid=$!; sleep $delay; kill -9 $pid; wait $pid 2>/dev/null
+    last=$(ls "$tmp/kill/checkpoints" | grep -E '^step-[0-9]+$' | tail -1)
+    if [ -z "$last" ] || ! "${train[@]}" --logging.out_dir "$tmp/kill" --checkpoint.resume latest \
+            --training.max_steps $(( 10#${last#step-} + 1 )) --checkpoint.interval 0 > "$tmp/resume.log" 2>&1; then
+        kill_ok=0; echo "    resume after kill -9 (delay $delay, last $last) failed:"; tail -3 "$tmp/resume.log"
+    fi
+done
+if [ $kill_ok -eq 1 ]; then echo "ok: kill -9 during checkpoint writes never loses the last checkpoint"; passed=$((passed + 1))
+else echo "FAIL: kill -9 during checkpoint writes"; failed=$((failed + 1)); fi
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]
