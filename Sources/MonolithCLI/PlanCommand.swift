@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MonolithKernels
 import MonolithPlan
 
 /// `monolith plan`: memory and step time of a 3D-parallel training layout, or a search for the fastest.
@@ -21,6 +22,7 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "Model preset or JSON config file.") var model: String
     @Option(help: "Cluster: PRESET[:NODES][@SOFTWARE] or JSON spec file.") var cluster: String
+    @Flag(help: "Use the this-machine preset's stored figures instead of measuring them.") var noMeasure = false
     @Option(help: "Tensor-parallel degree (default 1).") var tp: Int?
     @Option(help: "Pipeline-parallel degree (default 1).") var pp: Int?
     @Option(help: "Data-parallel degree (default: devices / (tp·pp)).") var dp: Int?
@@ -41,9 +43,38 @@ struct PlanCommand: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
     }
 
+    /// Replaces the `this-machine` preset's figures with ones measured now: the fp32 FMA peak, the
+    /// share of it a GEMM of GPT-2's shapes reaches, and memory read bandwidth. Machines of one
+    /// kind differ (Intel and AMD CPUs have both been seen here), so measuring beats a table.
+    func measureThisMachine(_ base: ClusterSpec) -> ClusterSpec {
+        var c = base
+        let peak = PeakFlops.measure() * 1e9
+        let n = 1024, k = 768, m = 3072
+        let a = FloatBuffer(count: n * k), b = FloatBuffer(count: k * m), out = FloatBuffer(count: n * m)
+        var best = 0.0
+        for _ in 0..<4 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            gemm(m: n, n: m, k: k, a: a.base, lda: k, b: b.base, ldb: m, beta: 0, c: out.base, ldc: m)
+            best = max(best, 2 * Double(n * k * m) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
+        }
+        let bandwidth = MemoryBandwidth.measure()
+        c.device.peakFP32 = peak
+        // Monolith trains in fp32 on CPUs; a bf16 rate is not measured, so none is claimed.
+        c.device.peakBF16 = nil
+        c.device.memoryBandwidth = bandwidth
+        c.device.name = CPUFeatures.host.modelName + " (measured)"
+        c.software.computeFraction = min(1, best / peak)
+        if !json {
+            print(String(format: "measured this machine: fp32 peak %.0f GFLOP/s, GEMM %.0f GFLOP/s (%.0f%%), memory %.1f GB/s",
+                         peak / 1e9, best / 1e9, 100 * best / peak, bandwidth / 1e9))
+        }
+        return c
+    }
+
     func run() throws {
         let modelSpec = try ModelSpec.resolve(model)
-        let clusterSpec = try ClusterSpec.resolve(cluster)
+        var clusterSpec = try ClusterSpec.resolve(cluster)
+        if clusterSpec.name == "this-machine" && !noMeasure { clusterSpec = measureThisMachine(clusterSpec) }
         let chosenPrecision = try precision.map { try parse($0, as: Precision.self, option: "--precision") }
             ?? clusterSpec.defaultPrecision
         let chosenRecompute = try recompute.map { try parse($0, as: Recompute.self, option: "--recompute") }

@@ -121,6 +121,8 @@ public final class TrainingJob {
         log("data: \(data.summary)")
         log("model: \(model.parameterCount) parameters (\(model.config.nLayer) layers, \(model.config.nHead) heads, \(model.config.nEmbd) wide, context \(seq)); \(model.pool.threadCount) threads; \(Blas.shared.description)")
         let valBatches = try data.validationBatches(batch: cfg.training.microBatch, seqLen: seq, limit: cfg.training.evalBatches)
+        let finalBatches = cfg.training.finalEvalBatches == cfg.training.evalBatches ? valBatches
+            : try data.validationBatches(batch: cfg.training.microBatch, seqLen: seq, limit: cfg.training.finalEvalBatches)
         StopSignal.install()
         var lastLoss: Float = .nan, lastVal: Float? = nil, interrupted = false, lastCheckpoint: String? = store.steps().last.map { store.path(step: $0) }
         let startStep = state.step
@@ -150,11 +152,13 @@ public final class TrainingJob {
                              ("train/tokens_per_second", Float(tps))], step: state.step)
             let last = state.step == cfg.training.maxSteps
             if (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last {
-                let v = try evaluate(valBatches)
+                let batches = last ? finalBatches : valBatches
+                let v = try evaluate(batches)
                 lastVal = v
                 metrics.write(["step": state.step, "val_loss": Double(v)])
                 try tb?.scalars([("val/loss", v)], step: state.step)
-                progress.message(String(format: "step %d: validation loss %.4f (%d batches)", state.step, v, valBatches.count))
+                progress.message(String(format: "step %d: validation loss %.4f (%d batches%@)", state.step, v, batches.count,
+                                        last && cfg.training.finalEvalBatches == 0 ? ", the whole split" : ""))
             }
             if cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last {
                 progress.message("sample at step \(state.step):\n\(try sample())")
@@ -168,7 +172,7 @@ public final class TrainingJob {
             if interrupted { progress.message("stopped by signal at step \(state.step); checkpoint saved"); break }
         }
         progress.finish()
-        if state.step == startStep, let v = try? evaluate(valBatches) { lastVal = v }
+        if state.step == startStep, let v = try? evaluate(finalBatches) { lastVal = v }
         if !interrupted && cfg.training.sampleTokens > 0 { log("sample:\n\(try sample())") }
         var plotPath: String? = nil
         if cfg.logging.plot {

@@ -28,7 +28,11 @@ public enum Presets {
         j.training.maxSteps = 2000
         j.training.microBatch = 12
         j.training.globalBatch = 12
+        // nanoGPT estimates the loss every 250 steps on 20 batches; the final number covers the
+        // whole validation split.
         j.training.evalInterval = 250
+        j.training.evalBatches = 20
+        j.training.finalEvalBatches = 0
         j.training.sampleTokens = 300
         j.logging.outDir = "runs/shakespeare-char"
         return j

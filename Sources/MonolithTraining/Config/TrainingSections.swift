@@ -91,8 +91,10 @@ public struct TrainingSection: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1337
     /// Evaluate the validation loss every this many steps (0: only at the end).
     public var evalInterval = 250
-    /// Validation batches per evaluation (0: the whole validation split).
+    /// Validation batches per periodic evaluation (0: the whole validation split).
     public var evalBatches = 0
+    /// Validation batches for the evaluation after the last step (0: the whole validation split).
+    public var finalEvalBatches = 0
     /// Print a sample every this many steps (0: only at the end).
     public var sampleInterval = 0
     /// Tokens per sample.
@@ -104,7 +106,8 @@ public struct TrainingSection: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxSteps = "max_steps", microBatch = "micro_batch", globalBatch = "global_batch", seed
-        case evalInterval = "eval_interval", evalBatches = "eval_batches", sampleInterval = "sample_interval"
+        case evalInterval = "eval_interval", evalBatches = "eval_batches", finalEvalBatches = "final_eval_batches"
+        case sampleInterval = "sample_interval"
         case sampleTokens = "sample_tokens", sampleTemperature = "sample_temperature", threads
     }
 
@@ -116,6 +119,7 @@ public struct TrainingSection: Codable, Sendable, Equatable {
         }
         if evalInterval < 0 { throw ConfigError(field: "training.eval_interval", "must be ≥ 0, got \(evalInterval)") }
         if evalBatches < 0 { throw ConfigError(field: "training.eval_batches", "must be ≥ 0, got \(evalBatches)") }
+        if finalEvalBatches < 0 { throw ConfigError(field: "training.final_eval_batches", "must be ≥ 0, got \(finalEvalBatches)") }
         if sampleInterval < 0 { throw ConfigError(field: "training.sample_interval", "must be ≥ 0, got \(sampleInterval)") }
         if sampleTokens < 0 { throw ConfigError(field: "training.sample_tokens", "must be ≥ 0, got \(sampleTokens)") }
         if threads < 0 { throw ConfigError(field: "training.threads", "must be ≥ 0, got \(threads)") }
