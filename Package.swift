@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "MonolithInference", targets: ["MonolithInference"]),
         .library(name: "MonolithTokenizer", targets: ["MonolithTokenizer"]),
         .library(name: "MonolithData", targets: ["MonolithData"]),
+        .library(name: "MonolithParallel", targets: ["MonolithParallel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,8 +49,10 @@ let package = Package(
         .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels"], swiftSettings: fast),
         .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
         // Open MPI's C API, through static inline wrappers for the handles that do not import.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Layer 3: communicators (Open MPI, in-process), the process grid, tensor-parallel regions,
         // pipeline schedules and ZeRO sharding.
+        .target(name: "MonolithParallel", dependencies: ["CMPI", "MonolithKernels", "MonolithModel"], swiftSettings: fast),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -57,7 +60,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
-                "MonolithTokenizer", "MonolithData", "MonolithInference",
+                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,5 +72,6 @@ let package = Package(
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer"]),
+        .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel"]),
     ]
 )
