@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// The data of a byte-level BPE vocabulary and the merge loop over one pre-token.
 ///
 /// Two merge semantics meet here and agree on GPT-2's files:
@@ -24,6 +26,12 @@ final class BPEModel: @unchecked Sendable {
     /// Whether a pre-token that is itself a token encodes as that token without merging
     /// (tiktoken's rule; Hugging Face's `ignore_merges`).
     let wholeWordShortcut: Bool
+    /// Per id, 1 if a pre-token spelled like the token encodes to that single token. Under merge
+    /// semantics this is checked at load by running BPE on every token (≈ 20 ms of CPU for GPT-2,
+    /// spread over the pool). It lets a word the cache has not seen skip the merge loop, as
+    /// tiktoken's shortcut does, without changing any result: more than half the distinct words
+    /// of English prose are tokens.
+    let encodesToItself: UnsafeMutablePointer<UInt8>
     let specials: SpecialTokenMatcher
     let specialTokens: [(String, Int32)]
 
@@ -63,9 +71,33 @@ final class BPEModel: @unchecked Sendable {
         self.wholeWordShortcut = wholeWordShortcut
         self.specialTokens = specialTokens
         specials = SpecialTokenMatcher(specialTokens)
+        encodesToItself = .allocate(capacity: max(1, size))
+        encodesToItself.initialize(repeating: 0, count: max(1, size))
+        findSelfEncodingTokens(specialIDs)
     }
 
-    deinit { byteToken.deallocate() }
+    deinit {
+        byteToken.deallocate()
+        encodesToItself.deallocate()
+    }
+
+    private func findSelfEncodingTokens(_ specialIDs: Set<Int32>) {
+        let flags = encodesToItself
+        WorkerPool.shared.parallelFor(size) { range in
+            let ws = EncoderWorkspace()
+            tokenBytes.withUnsafeBufferPointer { tb in
+                for id in range where !specialIDs.contains(Int32(id)) {
+                    let lo = tokenOffsets[id], n = tokenOffsets[id + 1] - lo
+                    guard n >= 2 else { continue }
+                    if wholeWordShortcut { flags[id] = 1; continue }
+                    ws.reserve(n)
+                    let p = tb.baseAddress! + lo
+                    let count = n <= 48 ? mergeShort(p, n, ws) : mergeLong(p, n, ws)
+                    if count == 1 && ws.symbols[0] == Int32(id) { flags[id] = 1 }
+                }
+            }
+        }
+    }
 
     /// The id of the (non-special) token with these bytes.
     func id(of bytes: [UInt8]) -> Int32? {
@@ -77,9 +109,10 @@ final class BPEModel: @unchecked Sendable {
     @inline(__always)
     func encodeWord(_ p: UnsafePointer<UInt8>, _ n: Int, _ ws: EncoderWorkspace, _ out: inout [Int32]) {
         if n == 1 { out.append(byteToken[Int(p[0])]); return }
-        if wholeWordShortcut {
-            let e = vocabulary.find(p, n)
-            if e >= 0 { out.append(vocabularyIDs[Int(e)]); return }
+        let e = vocabulary.find(p, n)
+        if e >= 0 {
+            let id = vocabularyIDs[Int(e)]
+            if encodesToItself[Int(id)] != 0 { out.append(id); return }
         }
         ws.reserve(n)
         let count = n <= 48 ? mergeShort(p, n, ws) : mergeLong(p, n, ws)

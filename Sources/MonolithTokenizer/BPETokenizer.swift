@@ -17,23 +17,24 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     /// Where the tokenizer was loaded from, for messages.
     public let source: String
 
-    /// Inputs at least this long (in UTF-8 bytes) are encoded in parallel chunks.
-    public var parallelThreshold = 256 * 1024
+    /// Special tokens (matched in text) and their ids.
+    public let specialTokens: [String: Int32]
+    /// The id of `<|endoftext|>`, if it is a special token.
+    public let endOfText: Int32?
+
+    /// Inputs at least this long (in UTF-8 bytes) are encoded in parallel chunks: below it, waking
+    /// a second thread and warming its word cache cost more than they save.
+    public let parallelThreshold = 256 * 1024
 
     init(model: BPEModel, source: String) {
         self.model = model
         self.source = source
+        specialTokens = Dictionary(model.specialTokens, uniquingKeysWith: { a, _ in a })
+        endOfText = specialTokens["<|endoftext|>"]
     }
 
+    /// Number of ids: one more than the largest id (50257 for GPT-2).
     public var vocabularySize: Int { model.size }
-
-    /// The id of `<|endoftext|>`, if it is a special token.
-    public var endOfText: Int32? { specialTokens["<|endoftext|>"] }
-
-    /// Special tokens (matched in text) and their ids.
-    public var specialTokens: [String: Int32] {
-        Dictionary(model.specialTokens, uniquingKeysWith: { a, _ in a })
-    }
 
     /// The bytes of token `id`, or nil if `id` is not in the vocabulary.
     public func bytes(ofToken id: Int32) -> [UInt8]? {
@@ -64,16 +65,28 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         return encodeValidUTF8(bytes, pool: pool)
     }
 
-    func encodeValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool) -> [Int32] {
+    /// Token ids of `text` and what encoding cost each thread (for benchmarks).
+    public func encodeWithStatistics(_ text: String, pool: WorkerPool = .shared) -> ([Int32], EncodeStatistics) {
+        var text = text
+        var statistics = EncodeStatistics()
+        let ids = text.withUTF8 { encodeValidUTF8($0, pool: pool, statistics: &statistics) }
+        return (ids, statistics)
+    }
+
+    func encodeValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool,
+                         statistics: UnsafeMutablePointer<EncodeStatistics>? = nil) -> [Int32] {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
         if bytes.count >= parallelThreshold && pool.threadCount > 1 {
-            return ParallelEncoding.encode(model, base, bytes.count, workspaces: workspaces, pool: pool)
+            return ParallelEncoding.encode(model, base, bytes.count, workspaces: workspaces, pool: pool,
+                                           statistics: statistics)
         }
+        let c0 = statistics == nil ? 0 : threadCPUSeconds()
         let ws = workspaces.take()
         defer { workspaces.give(ws) }
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 16)
         model.encode(base, 0, bytes.count, ws, &out)
+        statistics?.pointee = EncodeStatistics(threadCPUSeconds: [threadCPUSeconds() - c0], chunks: 1)
         return out
     }
 

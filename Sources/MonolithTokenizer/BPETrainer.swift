@@ -7,6 +7,7 @@ public struct BPETrainingOptions: Sendable {
     /// Pairs seen fewer times than this are never merged (Hugging Face's `min_frequency`).
     public var minFrequency: Int64
 
+    /// Options for a vocabulary of `vocabularySize` tokens; `<|endoftext|>` is the default special token.
     public init(vocabularySize: Int, specialTokens: [String] = ["<|endoftext|>"], minFrequency: Int64 = 0) {
         self.vocabularySize = vocabularySize
         self.specialTokens = specialTokens
@@ -31,6 +32,8 @@ public struct BPETrainingOptions: Sendable {
 /// - Training stops at `vocabularySize` tokens, when no pair is left, or when the best count falls
 ///   below `minFrequency`.
 public enum BPETrainer {
+    /// Learns merges from pre-token counts until the vocabulary has `options.vocabularySize` tokens.
+    /// - Throws: `TokenizerError` if the size cannot hold the special and byte tokens.
     public static func train(_ counts: PreTokenCounts, options: BPETrainingOptions) throws -> TrainedBPE {
         var state = TrainerState(counts: counts, options: options)
         try state.checkOptions()
@@ -49,7 +52,6 @@ struct TrainerState {
     // Tokens: vocabulary spelling (UTF-8 of the byte-level string, or a special token's text) → id.
     var spellings = ByteStringTable(capacity: 1 << 12)
     var tokenBytes: [[UInt8]] = []
-    var isSpecial: [Bool] = []
     var merges: [(Int32, Int32)] = []
 
     // Words: symbols of word w are symbols[start[w] ..< start[w] + length[w]].
@@ -88,20 +90,17 @@ struct TrainerState {
 
     /// Adds a token unless its spelling exists; returns its id.
     @discardableResult
-    mutating func addToken(spelling: [UInt8], bytes: [UInt8], special: Bool) -> Int32 {
+    mutating func addToken(spelling: [UInt8], bytes: [UInt8]) -> Int32 {
         let (id, inserted) = spellings.insert(spelling)
-        if inserted {
-            tokenBytes.append(bytes)
-            isSpecial.append(special)
-        }
+        if inserted { tokenBytes.append(bytes) }
         return id
     }
 
     mutating func buildWords() {
-        for s in options.specialTokens { addToken(spelling: Array(s.utf8), bytes: Array(s.utf8), special: true) }
+        for s in options.specialTokens { addToken(spelling: Array(s.utf8), bytes: Array(s.utf8)) }
         var byteID = [Int32](repeating: 0, count: 256)
         for b in ByteLevel.alphabetInScalarOrder {
-            byteID[Int(b)] = addToken(spelling: Array(ByteLevel.encode([b]).utf8), bytes: [b], special: false)
+            byteID[Int(b)] = addToken(spelling: Array(ByteLevel.encode([b]).utf8), bytes: [b])
         }
         let n = counts.distinct
         start.reserveCapacity(n)

@@ -15,7 +15,7 @@ extension TrainerState {
             if count < 1 || count < options.minFrequency { break }
             let a = Int32(truncatingIfNeeded: top.pair >> 32), b = Int32(truncatingIfNeeded: top.pair & 0xFFFF_FFFF)
             let spelling = Array(spellings.key(Int(a))) + Array(spellings.key(Int(b)))
-            let merged = addToken(spelling: spelling, bytes: tokenBytes[Int(a)] + tokenBytes[Int(b)], special: false)
+            let merged = addToken(spelling: spelling, bytes: tokenBytes[Int(a)] + tokenBytes[Int(b)])
             merges.append((a, b))
             let list = Int(top.list)
             for k in listStart[list]..<(listStart[list] + Int(listLength[list])) {

@@ -30,7 +30,9 @@ public struct CharTokenizer: TextTokenizer {
         self.init(characters: text.unicodeScalars)
     }
 
+    /// Number of distinct characters.
     public var vocabularySize: Int { characters.count }
+    /// Always nil: nanoGPT's character vocabulary has no end-of-text token.
     public var endOfText: Int32? { nil }
 
     /// Ids of `text`'s scalars. Scalars outside the vocabulary are skipped: use

@@ -7,8 +7,8 @@ import Darwin
 /// One thread's scratch state for encoding: buffers for the merge loop and a cache of the tokens
 /// of every pre-token seen so far.
 ///
-/// Prose repeats its words: in 2.7 MB of novels, 9 of 10 pre-tokens were seen before, so a cache
-/// hit (one hash, one probe) replaces most merge loops. The cache is per thread so encoding needs
+/// Prose repeats its words: in 2.75 MB of novels, 97% of the pre-tokens repeat one of 21.7k
+/// distinct words, so a cache hit (one hash, one probe) replaces most merge loops. The cache is per thread so encoding needs
 /// no locks; `WorkspacePool` hands workspaces out and takes them back.
 final class EncoderWorkspace: @unchecked Sendable {
     /// Words longer than this skip the cache: they are rare and would crowd it.

@@ -1,5 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MonolithKernels
 import Synchronization
+
+/// What one encode cost each thread, for benchmarks on shared machines: when other jobs hold the
+/// cores, wall time measures them too, while thread CPU time shows how evenly the work was split
+/// (with free cores, wall time ≈ the busiest thread's CPU time).
+public struct EncodeStatistics: Sendable {
+    /// CPU seconds used by each thread of the pool during the encode (one entry when serial).
+    public var threadCPUSeconds: [Double] = []
+    /// Number of chunks the text was cut into.
+    public var chunks = 1
+}
+
+/// CPU seconds used by the calling thread so far.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
 
 /// Encoding one long text on several threads.
 ///
@@ -19,24 +41,34 @@ enum ParallelEncoding {
     static let searchWindow = 64 * 1024
 
     static func encode(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, workspaces: WorkspacePool,
-                       pool: WorkerPool) -> [Int32] {
-        let bounds = boundaries(model, base, n, parts: pool.threadCount * 4)
+                       pool: WorkerPool, parts: Int? = nil, minChunk: Int = minChunk,
+                       statistics: UnsafeMutablePointer<EncodeStatistics>? = nil) -> [Int32] {
+        let bounds = boundaries(model, base, n, parts: parts ?? pool.threadCount * 4, minChunk: minChunk)
         let chunks = bounds.count - 1
         if chunks == 1 {
+            let c0 = threadCPUSeconds()
             let ws = workspaces.take()
             defer { workspaces.give(ws) }
             var out: [Int32] = []
             out.reserveCapacity(n / 3 + 16)
             model.encode(base, 0, n, ws, &out)
+            statistics?.pointee = EncodeStatistics(threadCPUSeconds: [threadCPUSeconds() - c0], chunks: 1)
             return out
         }
         let results = UnsafeMutablePointer<[Int32]>.allocate(capacity: chunks)
         results.initialize(repeating: [], count: chunks)
         defer { results.deinitialize(count: chunks); results.deallocate() }
         let counter = ChunkCounter()
-        pool.run { _ in
+        let cpu = UnsafeMutablePointer<Double>.allocate(capacity: pool.threadCount)
+        cpu.initialize(repeating: 0, count: pool.threadCount)
+        defer { cpu.deallocate() }
+        pool.run { t in
+            let c0 = threadCPUSeconds()
             let ws = workspaces.take()
-            defer { workspaces.give(ws) }
+            defer {
+                workspaces.give(ws)
+                cpu[t] = threadCPUSeconds() - c0
+            }
             while true {
                 let c = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
                 if c >= chunks { break }
@@ -46,6 +78,8 @@ enum ParallelEncoding {
                 results[c] = out
             }
         }
+        statistics?.pointee = EncodeStatistics(threadCPUSeconds: Array(UnsafeBufferPointer(start: cpu, count: pool.threadCount)),
+                                               chunks: chunks)
         var total = 0
         for c in 0..<chunks { total += results[c].count }
         var out: [Int32] = []
@@ -55,7 +89,8 @@ enum ParallelEncoding {
     }
 
     /// Chunk starts (and `n` last) near multiples of `n / parts`.
-    static func boundaries(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, parts: Int) -> [Int] {
+    static func boundaries(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, parts: Int,
+                           minChunk: Int = minChunk) -> [Int] {
         let step = max(minChunk, n / max(1, parts))
         var bounds = [0]
         var target = step

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MonolithKernels
 
 /// How often each GPT-2 pre-token occurs in a training corpus: the input of `BPETrainer`.
@@ -6,13 +11,14 @@ import MonolithKernels
 /// `Tokenizer.train(files)` feeds its trainer; this matters where whitespace runs span lines.
 /// Special tokens are not split out of training text, again as Hugging Face does.
 ///
-/// Counting is parallel: each thread counts a contiguous share of the lines into its own table,
-/// and the tables are merged in order, so words are numbered by first occurrence whatever the
-/// thread count, and training is deterministic.
+/// Counting is parallel: the texts, taken as one sequence of lines, are cut into one contiguous
+/// share per thread; each thread counts into its own table and the tables are merged in order.
+/// Words are thus numbered by first occurrence whatever the thread count, and training is
+/// deterministic.
 ///
 /// ```swift
 /// let counts = PreTokenCounts()
-/// try counts.add(text)          // once per file
+/// counts.add([emma, persuasion])     // texts of files, or once per text
 /// let trained = try BPETrainer.train(counts, options: .init(vocabularySize: 8192))
 /// ```
 public final class PreTokenCounts: @unchecked Sendable {
@@ -30,40 +36,47 @@ public final class PreTokenCounts: @unchecked Sendable {
 
     /// Counts the pre-tokens of `text`.
     public func add(_ text: String, pool: WorkerPool = .shared) {
-        var text = text
-        text.withUTF8 { add(validUTF8: $0, pool: pool) }
+        add([text], pool: pool)
     }
 
-    /// Counts the pre-tokens of `bytes`.
-    /// - Throws: `TokenizerError` with the offset of the first invalid byte.
-    public func add(utf8 bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool = .shared) throws {
-        if let offset = UTF8Text.firstInvalidOffset(bytes) {
-            throw TokenizerError("invalid UTF-8 at byte offset \(offset)")
+    /// Counts the pre-tokens of several texts (files), in parallel across them. The end of each
+    /// text ends a line.
+    public func add(_ texts: [String], pool: WorkerPool = .shared) {
+        var all: [UInt8] = []
+        all.reserveCapacity(texts.reduce(0) { $0 + $1.utf8.count })
+        var ends: [Int] = []
+        for t in texts {
+            all.append(contentsOf: t.utf8)
+            ends.append(all.count)
         }
-        add(validUTF8: bytes, pool: pool)
+        all.withUnsafeBufferPointer { add(validUTF8: $0, textEnds: ends, pool: pool) }
     }
 
-    func add(validUTF8 buffer: UnsafeBufferPointer<UInt8>, pool: WorkerPool) {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+    private func add(validUTF8 buffer: UnsafeBufferPointer<UInt8>, textEnds: [Int], pool: WorkerPool) {
         let n = buffer.count
+        guard let base = buffer.baseAddress, n > 0 else { return }
         bytes += n
-        let parts = n >= 1 << 20 ? pool.threadCount : 1
-        // Cut at line starts so each line is pre-tokenized whole.
+        let parts = n >= 256 * 1024 ? pool.threadCount : 1
+        // Share boundaries near multiples of n / parts, moved forward to the next line start.
         var bounds = [0]
-        for t in 1..<parts {
+        for t in 1..<max(1, parts) {
             var p = max(bounds.last!, n * t / parts)
-            while p < n && (p == 0 || base[p - 1] != 0x0A) { p += 1 }
+            while p < n && base[p - 1] != 0x0A && !textEnds.contains(p) { p += 1 }
             bounds.append(p)
         }
         bounds.append(n)
-        let tables = (0..<parts).map { _ in (ByteStringTable(capacity: 1 << 14), Counter()) }
+        let shares = bounds.count - 1
+        let tables = (0..<shares).map { _ in (ByteStringTable(capacity: 1 << 14), Counter()) }
         let count = { (t: Int) in
             let (table, counter) = tables[t]
-            PreTokenCounts.countLines(base, bounds[t], bounds[t + 1], into: table, counter)
+            var start = 0
+            for end in textEnds {
+                let lo = max(start, bounds[t]), hi = min(end, bounds[t + 1])
+                if lo < hi { PreTokenCounts.countLines(base, lo, hi, into: table, counter) }
+                start = end
+            }
         }
-        if parts == 1 { count(0) } else {
-            pool.run { t in if t < parts { count(t) } }
-        }
+        if shares == 1 { count(0) } else { pool.run { t in if t < shares { count(t) } } }
         for (table, counter) in tables {
             for e in 0..<table.count {
                 let key = table.key(e)
@@ -84,11 +97,12 @@ public final class PreTokenCounts: @unchecked Sendable {
                                    into table: ByteStringTable, _ counter: Counter) {
         var lineStart = start
         var counts = counter.counts
-        var total: Int64 = 0
+        var total = counter.total
         while lineStart < end {
-            var lineEnd = lineStart
-            while lineEnd < end && base[lineEnd] != 0x0A { lineEnd += 1 }
-            if lineEnd < end { lineEnd += 1 }
+            var lineEnd = end
+            if let nl = memchr(base + lineStart, 0x0A, end - lineStart) {
+                lineEnd = UnsafeRawPointer(nl).assumingMemoryBound(to: UInt8.self) - base + 1
+            }
             var scanner = GPT2PreTokenizer(base, from: lineStart, to: lineEnd)
             var s = lineStart
             while let e = scanner.next() {

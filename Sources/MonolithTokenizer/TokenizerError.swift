@@ -12,12 +12,14 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable {
     /// What is wrong.
     public let message: String
 
+    /// An error about `file` (and `line`), or about in-memory input when `file` is nil.
     public init(file: String? = nil, line: Int? = nil, _ message: String) {
         self.file = file
         self.line = line
         self.message = message
     }
 
+    /// `file:line: message`, `file: message`, or the message alone.
     public var description: String {
         switch (file, line) {
         case let (f?, l?): return "\(f):\(l): \(message)"

@@ -38,6 +38,7 @@ public enum UTF8Text {
         return nil
     }
 
+    /// The offset of the first byte that starts an invalid sequence, or nil if `bytes` is valid.
     public static func firstInvalidOffset(_ bytes: [UInt8]) -> Int? {
         bytes.withUnsafeBufferPointer { firstInvalidOffset($0) }
     }
