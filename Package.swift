@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
         .target(name: "MonolithTraining",
-                dependencies: ["MonolithModel", "MonolithKernels", "MonolithInference", "MonolithTokenizer", "MonolithData",
+                dependencies: ["MonolithModel", "MonolithKernels", "MonolithInference", "MonolithTokenizer", "MonolithData", "MonolithParallel",
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
@@ -67,7 +67,7 @@ let package = Package(
             swiftSettings: checked),
         .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels"]),
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
-        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer"]),
+        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),

@@ -68,5 +68,15 @@ done
 if [ $kill_ok -eq 1 ]; then echo "ok: kill -9 during checkpoint writes never loses the last checkpoint"; passed=$((passed + 1))
 else echo "FAIL: kill -9 during checkpoint writes"; failed=$((failed + 1)); fi
 
+# Megatron indexed datasets end to end: preprocess with the GPT-2 tokenizer, train on them, resume.
+"$bin" data preprocess --input "$tmp/corpus.txt" --tokenizer "$shared/data/gpt2-tokenizer" --output "$tmp/mg" \
+    --append-eod --split-lines --quiet > /dev/null 2>&1
+mg=("$bin" train --data.format megatron --data.paths "$tmp/mg" --data.split 90,10,0 --tokenizer.kind gpt2
+    --tokenizer.directory "$shared/data/gpt2-tokenizer" --model.n_layer 2 --model.n_embd 32 --model.n_head 2
+    --model.context_length 32 --training.eval_batches 2 --training.final_eval_batches 2 --training.sample_tokens 0
+    --logging.progress none --logging.out_dir "$tmp/mgrun")
+check "train reads Megatron .bin/.idx datasets" 0 "validation loss" "${mg[@]}" --training.max_steps 6
+check "and resumes on them" 0 "resumed from .*step-00000006" "${mg[@]}" --training.max_steps 8 --checkpoint.resume latest
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MonolithKernels
 import MonolithModel
+import MonolithParallel
 import MonolithTraining
 
 /// `monolith bench …`: speed measurements with machine-readable output.
@@ -26,6 +27,14 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Timed steps (after one warm-up step).") var steps = 5
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Peak GFLOP/s for MFU (default: measured fp32 FMA peak of the threads used).") var peakGflops: Double?
+    @Option(name: [.customLong("tp"), .customLong("parallel.tp")], help: "Tensor-parallel ranks (under mpirun).") var tp = 1
+    @Option(name: [.customLong("pp"), .customLong("parallel.pp")], help: "Pipeline stages (under mpirun).") var pp = 1
+    @Option(name: [.customLong("dp"), .customLong("parallel.dp")],
+            help: "Data-parallel ranks (0: the world size / (tp·pp)); each runs --batch sequences per step.") var dp = 0
+    @Option(name: [.customLong("zero"), .customLong("parallel.zero")], help: "ZeRO stage 0, 1 or 2.") var zero = 0
+    @Option(name: [.customLong("virtual-stages"), .customLong("parallel.virtual_stages")],
+            help: "Model chunks per pipeline stage (interleaved 1F1B).") var virtualStages = 1
+    @Option(help: "Micro-batches accumulated per step and replica (the pipeline's m).") var microBatches = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -33,17 +42,28 @@ struct BenchTrain: ParsableCommand {
         guard let config = GPTConfig.preset(preset) else {
             throw ValidationError("unknown preset '\(preset)'; choose one of: \(GPTConfig.presetNames.joined(separator: ", "))")
         }
+        var runtime: ParallelRuntime? = nil
+        if MPIEnvironment.isLaunchedByMPI || tp > 1 || pp > 1 || dp > 1 || zero > 0 {
+            let section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages)
+            let world = MPICommunicator.world()
+            let ranks = dp > 0 ? dp : max(1, world.size / max(1, tp * pp))
+            runtime = try ParallelRuntime.make(world: world, section: section, model: config, microBatch: batch,
+                                               globalBatch: batch * ranks * microBatches)
+        }
+        let prefix = runtime.map { $0.logPrefix + " " } ?? ""
         let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,
-                                            peakGflops: peakGflops) { i, ms in
-            if !json { FileHandle.standardError.write("step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
+                                            peakGflops: peakGflops, dataParallel: runtime?.dataParallel,
+                                            microBatches: microBatches) { i, ms in
+            if !json { FileHandle.standardError.write("\(prefix)step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
         }
         if json {
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             print(String(data: try enc.encode(result), encoding: .utf8)!)
         } else {
             print("""
-                preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
-                median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
+                \(prefix)dp \(result.dataParallel) ZeRO \(result.zeroStage): communication \(String(format: "%.1f%%", 100 * result.communicationFraction)) of the median step
+                \(prefix)preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
+                \(prefix)median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
                 \(String(format: "%.1f", result.gflops)) GFLOP/s, MFU \(String(format: "%.1f%%", 100 * result.mfu)) \
                 (peak \(String(format: "%.0f", result.peakGflops)) GFLOP/s), peak RSS \(String(format: "%.2f", Double(result.peakRSSBytes) / 1073741824)) GiB
                 """)

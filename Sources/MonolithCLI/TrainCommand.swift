@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MonolithParallel
 import MonolithTraining
 
 /// `monolith train`: the full training job.
@@ -33,7 +34,16 @@ struct TrainCommand: ParsableCommand {
         if printConfig { print(try ConfigLoader.toml(job), terminator: ""); return }
         if job.training.threads > 0 { configureThreads(job.training.threads) }
         let training = try TrainingJob(config: job) { print($0); fflush(nil) }
-        let s = try training.run()
+        let s: TrainingSummary
+        do {
+            s = try training.run()
+        } catch {
+            // Under mpirun a failure on one rank (a full disk, a killed peer) would leave the others
+            // blocked in their next collective: end the whole job with this rank's message.
+            if training.parallel != nil && MPIEnvironment.isLaunchedByMPI { MPIEnvironment.abort("\(error)") }
+            throw error
+        }
+        if let p = training.parallel, !p.isLoggingRank { return }
         print(String(format: "%@ after %d steps in %.1f s: train loss %.4f%@", s.interrupted ? "stopped" : "done", s.steps, s.seconds,
                      s.finalLoss, s.validationLoss.map { String(format: ", validation loss %.4f", $0) } ?? ""))
         if let c = s.checkpoint { print("checkpoint: \(c)   (monolith generate --model \(c) --prompt ...)") }

@@ -41,13 +41,17 @@ public final class GPT {
     private var last: (batch: Int, seqLen: Int, count: Int, ids: [Int32], targets: [Int32])?
 
     /// Creates a model with zeroed weights; call ``initializeWeights(seed:)`` or load a checkpoint.
-    public init(config: GPTConfig, pool: WorkerPool = .shared) throws {
+    ///
+    /// - Parameter bufferCount: length of the flat parameter and gradient buffers when more than
+    ///   ``ParameterLayout/count``: ZeRO pads them to equal data-parallel slots so its reduce-scatter
+    ///   and all-gather run in place. The padding stays zero and belongs to no tensor.
+    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0) throws {
         try config.validate()
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
-        parameters = FloatBuffer(count: layout.count)
-        gradients = FloatBuffer(count: layout.count)
+        parameters = FloatBuffer(count: max(bufferCount, layout.count))
+        gradients = FloatBuffer(count: max(bufferCount, layout.count))
     }
 
     /// Number of parameters (the tied `lm_head` counted once).
@@ -126,7 +130,13 @@ public final class GPT {
 
     /// Accumulates ∂(lossScale · loss)/∂weights into ``gradients`` for the last ``forward`` with
     /// targets. The logits buffer is overwritten with its gradient.
-    public func backward(lossScale: Float = 1) {
+    ///
+    /// - Parameter gradientsReady: called as backward finishes each part of the model, with the
+    ///   lowest flat offset from which every gradient is now final (the final LayerNorm, then each
+    ///   block from the last down). Data parallelism starts its bucket all-reduces here, overlapping
+    ///   communication with the rest of backward. The tied `wte` gradient is final only when
+    ///   backward returns (it sits at offset 0, so no offset reported covers it early).
+    public func backward(lossScale: Float = 1, gradientsReady: ((Int) -> Void)? = nil) {
         guard let a = activations, let last, !last.targets.isEmpty else {
             preconditionFailure("backward() needs a preceding forward(ids:targets:...) with targets")
         }
@@ -146,11 +156,13 @@ public final class GPT {
         LayerNorm.backward(dinput: a.dresidual, dweight: g + layout.lnfW, dbias: g + layout.lnfB, doutput: a.dln,
                            input: lastOut, weight: p + layout.lnfW, mean: a.lnfMean, rstd: a.lnfRstd,
                            rows: n, channels: c, scratch: a.lnScratch, pool: pool)
+        gradientsReady?(layout.lnfW)
         let shape = blockShape(batch: b, seqLen: t)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
             let input = l == 0 ? UnsafePointer(a.encoded) : UnsafePointer(a.blocks[l - 1].res2)
             TransformerBlock.backward(dresidual: a.dresidual, input: input, w: blockWeights(l), g: blockGradients(l),
                                       a: a.blocks[l], s: shape, dropout: dropoutSites(l), temps: a, pool: pool)
+            gradientsReady?(layout.blocks[l].ln1w)
         }
         embeddingDropout.apply(a.dresidual, count: n * c, pool: pool)
         last.ids.withUnsafeBufferPointer { ids in

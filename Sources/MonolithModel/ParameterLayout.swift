@@ -15,6 +15,23 @@ public struct TensorSpec: Sendable, Equatable {
 /// Offsets of one block's tensors, relative to the flat buffer's start.
 public struct BlockOffsets: Sendable {
     public let ln1w, ln1b, qkvw, qkvb, attnProjW, attnProjB, ln2w, ln2b, fcW, fcB, fcProjW, fcProjB: Int
+
+    /// Offsets of a block whose tensors have the given element counts, packed in Hugging Face order
+    /// from `start` (a tensor-parallel shard uses its local sizes).
+    public init(packedFrom start: Int, counts: [Int]) {
+        precondition(counts.count == 12, "a block has 12 tensors")
+        var o = [start]
+        for k in counts.dropLast() { o.append(o.last! + k) }
+        ln1w = o[0]; ln1b = o[1]; qkvw = o[2]; qkvb = o[3]; attnProjW = o[4]; attnProjB = o[5]
+        ln2w = o[6]; ln2b = o[7]; fcW = o[8]; fcB = o[9]; fcProjW = o[10]; fcProjB = o[11]
+    }
+
+    init(ln1w: Int, ln1b: Int, qkvw: Int, qkvb: Int, attnProjW: Int, attnProjB: Int, ln2w: Int, ln2b: Int,
+         fcW: Int, fcB: Int, fcProjW: Int, fcProjB: Int) {
+        self.ln1w = ln1w; self.ln1b = ln1b; self.qkvw = qkvw; self.qkvb = qkvb; self.attnProjW = attnProjW
+        self.attnProjB = attnProjB; self.ln2w = ln2w; self.ln2b = ln2b; self.fcW = fcW; self.fcB = fcB
+        self.fcProjW = fcProjW; self.fcProjB = fcProjB
+    }
 }
 
 /// Where every parameter lives in the one contiguous buffer shared by parameters, gradients and

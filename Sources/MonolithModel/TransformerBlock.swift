@@ -20,6 +20,12 @@ public struct BlockShape {
     public let eps: Float
     /// Tokens in the batch.
     public var rows: Int { batch * seqLen }
+
+    /// A shape; `heads` is the local head count for a tensor-parallel shard.
+    public init(batch: Int, seqLen: Int, channels: Int, heads: Int, headDim: Int, eps: Float) {
+        self.batch = batch; self.seqLen = seqLen; self.channels = channels; self.heads = heads; self.headDim = headDim
+        self.eps = eps
+    }
 }
 
 /// One pre-LayerNorm GPT-2 block: `x + attn(ln_1(x))`, then `+ mlp(ln_2(·))`.

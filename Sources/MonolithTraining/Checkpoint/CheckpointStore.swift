@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 import MonolithModel
 #if canImport(Glibc)
 import Glibc
@@ -35,8 +36,12 @@ public final class CheckpointStore {
 
     /// Writes a checkpoint of `model`, `optimizer` and `state` at `state.step`; extra files (the
     /// tokenizer) are copied in. Returns its path.
+    ///
+    /// `moments` gives the full-length Adam moments when `optimizer` holds only a ZeRO shard of
+    /// them (gathered by ``Trainer/gatheredMoments()``): checkpoints are always in the full layout.
     @discardableResult
-    public func save(model: GPT, optimizer: AdamW, state: TrainerState, extraFiles: [String: Data] = [:]) throws -> String {
+    public func save(model: GPT, optimizer: AdamW, state: TrainerState, moments: (m: FloatBuffer, v: FloatBuffer)? = nil,
+                     extraFiles: [String: Data] = [:]) throws -> String {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let final = path(step: state.step)
         let tmp = root + "/." + Self.name(state.step) + ".tmp-\(getpid())"
@@ -44,7 +49,9 @@ public final class CheckpointStore {
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
             try model.saveHuggingFace(directory: tmp)
-            try Self.saveOptimizer(optimizer, layout: model.layout, to: tmp + "/optimizer.safetensors")
+            precondition(moments != nil || optimizer.range == 0..<model.layout.count, "a sharded optimizer needs gathered moments")
+            try Self.saveOptimizer(m: moments?.m ?? optimizer.m, v: moments?.v ?? optimizer.v, step: optimizer.stepCount,
+                                   layout: model.layout, to: tmp + "/optimizer.safetensors")
             for (name, data) in extraFiles { try AtomicFile.write(data, to: tmp + "/" + name) }
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             // Written last: its presence is what marks a checkpoint complete.
@@ -86,7 +93,8 @@ public final class CheckpointStore {
     }
 
     /// Loads checkpoint `step` into `model` and `optimizer` and returns the trainer state. The
-    /// checkpoint's model shape must equal the model's.
+    /// checkpoint's model shape must equal the model's. A sharded `optimizer` takes the slice of
+    /// each moment tensor that falls in its ``AdamW/range``, so any layout resumes any checkpoint.
     public func load(step: Int, model: GPT, optimizer: AdamW) throws -> TrainerState {
         let dir = path(step: step)
         let saved = try HuggingFaceCheckpoint.readConfig(directory: dir)
@@ -103,7 +111,11 @@ public final class CheckpointStore {
                 guard values.count == spec.count else {
                     throw TrainingError("\(optFile.path): \(prefix + spec.name) has \(values.count) values, expected \(spec.count)")
                 }
-                values.withUnsafeBufferPointer { (buffer.base + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+                let lo = max(spec.offset, optimizer.range.lowerBound), hi = min(spec.offset + spec.count, optimizer.range.upperBound)
+                guard lo < hi else { continue }
+                values.withUnsafeBufferPointer {
+                    (buffer.base + (lo - optimizer.range.lowerBound)).update(from: $0.baseAddress! + (lo - spec.offset), count: hi - lo)
+                }
             }
         }
         guard let data = FileManager.default.contents(atPath: dir + "/trainer_state.json") else {
@@ -122,14 +134,14 @@ public final class CheckpointStore {
 
     /// Adam moments under Hugging Face parameter names (`exp_avg.<name>`, `exp_avg_sq.<name>`), so a
     /// checkpoint does not depend on how parameters were laid out or sharded when it was written.
-    static func saveOptimizer(_ opt: AdamW, layout: ParameterLayout, to path: String) throws {
+    static func saveOptimizer(m: FloatBuffer, v: FloatBuffer, step: Int, layout: ParameterLayout, to path: String) throws {
         var tensors: [SafeTensorsWriter.Tensor] = []
-        for (prefix, buffer) in [("exp_avg.", opt.m), ("exp_avg_sq.", opt.v)] {
+        for (prefix, buffer) in [("exp_avg.", m), ("exp_avg_sq.", v)] {
             for spec in layout.tensors {
                 tensors.append(.init(name: prefix + spec.name, shape: spec.shape,
                                      values: UnsafeBufferPointer(buffer[spec.offset, spec.count])))
             }
         }
-        try SafeTensorsWriter.write(tensors, metadata: ["step": String(opt.stepCount), "format": "monolith-adamw"], to: path)
+        try SafeTensorsWriter.write(tensors, metadata: ["step": String(step), "format": "monolith-adamw"], to: path)
     }
 }

@@ -191,6 +191,13 @@ public struct ParallelSection: Codable, Sendable, Equatable {
         case tp, pp, dp, zero, virtualStages = "virtual_stages", recompute, sequenceParallel = "sequence_parallel"
     }
 
+    /// A layout; the defaults are one process (dp 0 takes whatever the world size leaves).
+    public init(tp: Int = 1, pp: Int = 1, dp: Int = 0, zero: Int = 0, virtualStages: Int = 1, recompute: String = "none",
+                sequenceParallel: Bool = false) {
+        self.tp = tp; self.pp = pp; self.dp = dp; self.zero = zero; self.virtualStages = virtualStages; self.recompute = recompute
+        self.sequenceParallel = sequenceParallel
+    }
+
     func validate() throws {
         for (name, v) in [("tp", tp), ("pp", pp), ("virtual_stages", virtualStages)] where v < 1 {
             throw ConfigError(field: "parallel.\(name)", "must be ≥ 1, got \(v)")

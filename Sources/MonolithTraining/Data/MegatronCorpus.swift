@@ -15,8 +15,8 @@ public final class MegatronCorpus: BatchSource {
     public let summary: String
 
     /// Builds (or loads cached) indices for `trainSamples` training and `validSamples` validation
-    /// samples of `seqLen` tokens.
-    public init(paths: [String], split: String, seed: UInt64, seqLen: Int, trainSamples: Int, validSamples: Int,
+    /// samples of `seqLen` tokens (`nil`: one epoch of the validation documents).
+    public init(paths: [String], split: String, seed: UInt64, seqLen: Int, trainSamples: Int, validSamples: Int?,
                 vocabularySize: Int) throws {
         let blend = try BlendSpecification(paths)
         var config = GPTDatasetConfig(sequenceLength: seqLen)

@@ -1,0 +1,67 @@
+import MonolithModel
+import MonolithParallel
+
+/// The parallel side of one `monolith train` process: its groups on the process grid and the
+/// data-parallel context handed to the ``Trainer``. Built once from `[parallel]` and the world
+/// communicator, then passed explicitly (no global state).
+public struct ParallelRuntime: Sendable {
+    /// This rank's groups.
+    public let groups: ParallelGroups
+    /// Data-parallel group and ZeRO stage for the trainer.
+    public let dataParallel: DataParallelContext
+
+    /// Whether this process prints progress and writes metrics, TensorBoard events and checkpoints.
+    public var isLoggingRank: Bool { groups.isLoggingRank }
+    /// `[tp 0/1 dp 1/2 pp 0/1]`.
+    public var logPrefix: String { groups.logPrefix }
+
+    /// Builds the grid for `world` from `section` (`dp` 0: whatever tp·pp leaves) and checks that
+    /// the model and batch divide over it.
+    ///
+    /// Call it after `world.ensureIdentical` on the resolved configuration: every check then passes
+    /// or fails identically on all ranks, so a bad layout ends every rank with the same message
+    /// instead of leaving some waiting in a collective.
+    public static func make(world: any Communicator, section: ParallelSection, model: GPTConfig, microBatch: Int,
+                            globalBatch: Int) throws -> ParallelRuntime {
+        let tp = section.tp, pp = section.pp
+        guard world.size % (tp * pp) == 0 else {
+            throw TrainingError("invalid parallel layout: tp \(tp) × pp \(pp) does not divide the world size \(world.size) (mpirun -np)")
+        }
+        let dp = section.dp == 0 ? world.size / (tp * pp) : section.dp
+        let grid: ProcessGrid
+        do {
+            grid = try ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp)
+            try grid.validate(worldSize: world.size)
+            try grid.validate(model: model, microBatch: microBatch, globalBatch: globalBatch, virtualStages: section.virtualStages)
+        } catch { throw TrainingError("\(error)") }
+        if pp > 1 && tp > 1 {
+            throw TrainingError("parallel.tp = \(tp) with parallel.pp = \(pp): tensor and pipeline parallelism together are not wired into `monolith train` yet; use one of them (each works with data parallelism and ZeRO)")
+        }
+        if (tp > 1 || pp > 1) && model.dropout != 0 {
+            throw TrainingError("parallel.tp/pp > 1 needs model.dropout = 0 for now (got \(model.dropout))")
+        }
+        if section.recompute != "none" {
+            throw TrainingError("parallel.recompute = \"\(section.recompute)\" is not implemented yet; use \"none\"")
+        }
+        if section.sequenceParallel {
+            throw TrainingError("parallel.sequence_parallel needs tensor parallelism, which is not wired in yet")
+        }
+        let groups = try ParallelGroups(world: world, grid: grid)
+        let count = ParameterLayout(config: model).count
+        return ParallelRuntime(groups: groups,
+                               dataParallel: DataParallelContext(group: groups.data, zeroStage: section.zero, parameterCount: count,
+                                                                 tensor: groups.tensor,
+                                                                 pipeline: (groups.pipeline, grid, section.virtualStages)))
+    }
+
+    /// Whether `section` asks for more than one process.
+    public static func wantsParallel(_ section: ParallelSection) -> Bool {
+        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0
+    }
+
+    /// Agrees on a flag across the world (true when any rank raised it): a SIGINT delivered to one
+    /// rank must stop all of them at the same step.
+    public func any(_ flag: Bool) throws -> Bool {
+        try groups.world.allReduce(Int32(flag ? 1 : 0), op: .max) == 1
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Compares two `monolith train` output directories: per-step training losses (metrics.jsonl) and
+the parameters of the final checkpoint (model.safetensors, read with numpy).
+
+Usage: compare_runs.py REFERENCE CANDIDATE STEP [TOLERANCE]
+Prints one line and exits 1 when the losses differ by more than TOLERANCE relative (default 1e-5)
+or any parameter differs by more than TOLERANCE times the largest reference parameter magnitude.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+
+
+def losses(run):
+    out = {}
+    for line in open(run + "/metrics.jsonl"):
+        row = json.loads(line)
+        if "loss" in row:
+            out[row["step"]] = row["loss"]  # a resumed run may repeat steps; the last wins
+    return out
+
+
+def tensors(path):
+    blob = open(path, "rb").read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    result = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{path}: {name} is {info['dtype']}, expected F32"
+        lo, hi = info["data_offsets"]
+        result[name] = np.frombuffer(blob[8 + n + lo:8 + n + hi], dtype=np.float32)
+    return result
+
+
+def main():
+    ref, cand, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    tol = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-5
+    la, lb = losses(ref), losses(cand)
+    steps = sorted(la)
+    if sorted(lb) != steps:
+        print(f"steps differ: reference {steps[:3]}…{steps[-1:]} ({len(steps)}), candidate {sorted(lb)[:3]}… ({len(lb)})")
+        return 1
+    loss_err = max(abs(la[s] - lb[s]) / max(abs(la[s]), 1e-30) for s in steps)
+    ckpt = f"/checkpoints/step-{step:08d}/model.safetensors"
+    pa, pb = tensors(ref + ckpt), tensors(cand + ckpt)
+    if sorted(pa) != sorted(pb):
+        print(f"tensor names differ: {sorted(set(pa) ^ set(pb))[:5]}")
+        return 1
+    scale = max(float(np.abs(t).max()) for t in pa.values())
+    param_err = max(float(np.abs(pa[k] - pb[k]).max()) for k in pa) / scale
+    ok = loss_err <= tol and param_err <= tol
+    print(f"{len(steps)} steps, loss max rel diff {loss_err:.2e}, final params max diff / max |p| {param_err:.2e}"
+          f" (tolerance {tol:g}){'' if ok else ' MISMATCH'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
