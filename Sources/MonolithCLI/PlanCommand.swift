@@ -48,11 +48,11 @@ struct PlanCommand: ParsableCommand {
     /// kind differ (Intel and AMD CPUs have both been seen here), so measuring beats a table.
     func measureThisMachine(_ base: ClusterSpec) -> ClusterSpec {
         var c = base
-        let peak = PeakFlops.measure() * 1e9
+        let peak = PeakFlops.measure(trials: 5) * 1e9
         let n = 1024, k = 768, m = 3072
         let a = FloatBuffer(count: n * k), b = FloatBuffer(count: k * m), out = FloatBuffer(count: n * m)
         var best = 0.0
-        for _ in 0..<4 {
+        for _ in 0..<8 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             gemm(m: n, n: m, k: k, a: a.base, lda: k, b: b.base, ldb: m, beta: 0, c: out.base, ldc: m)
             best = max(best, 2 * Double(n * k * m) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
