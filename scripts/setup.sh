@@ -22,6 +22,12 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# numpy compares parameter files in scripts/parallel_checks.sh.
+if ! python3 -c "import numpy" 2>/dev/null; then
+    echo "setup: installing numpy" >&2
+    python3 -m pip install --quiet numpy || python3 -m pip install --quiet --break-system-packages numpy
+fi
+
 if ! command -v swift >/dev/null; then
     for d in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
         if [ -x "$d/swift" ]; then export PATH="$d:$PATH"; break; fi
