@@ -1,3 +1,12 @@
+/// Round-to-nearest-even fp32 → bf16 bits, as `torch.Tensor.to(torch.bfloat16)` (NaN stays NaN).
+/// Shared by the packed decode weights and the safetensors writer, so both round identically.
+@inlinable
+public func bfloat16Bits(_ x: Float) -> UInt16 {
+    let bits = x.bitPattern
+    if x.isNaN { return UInt16(bits >> 16) | 0x40 }
+    return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+}
+
 /// bf16 weight matrices for decoding: half the bytes of fp32, so batch-1 decoding (bound by
 /// reading every weight once per token) runs up to twice as fast. Arithmetic stays fp32.
 ///
@@ -23,7 +32,7 @@ public final class BF16Matrix: @unchecked Sendable {
                 let src = source + r * ld, dst = words + r * cols / 2
                 for block in stride(from: 0, to: cols, by: 32) {
                     for t in 0..<16 {
-                        let lo = UInt32(BF16Matrix.round(src[block + t])), hi = UInt32(BF16Matrix.round(src[block + 16 + t]))
+                        let lo = UInt32(bfloat16Bits(src[block + t])), hi = UInt32(bfloat16Bits(src[block + 16 + t]))
                         dst[block / 2 + t] = lo | hi << 16
                     }
                 }
@@ -32,13 +41,6 @@ public final class BF16Matrix: @unchecked Sendable {
     }
 
     deinit { words.deallocate() }
-
-    /// Round-to-nearest-even fp32 → bf16 bits (NaN stays NaN).
-    @inlinable static func round(_ x: Float) -> UInt16 {
-        let bits = x.bitPattern
-        if x.isNaN { return UInt16(bits >> 16) | 0x40 }
-        return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-    }
 
     /// Element `(r, c)` as fp32 (for tests).
     public subscript(r: Int, c: Int) -> Float {

@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -86,15 +87,6 @@ public struct SafeTensorsWriter {
         }
         return out + "\""
     }
-}
-
-/// Round-to-nearest-even fp32 → bf16, as `torch.Tensor.to(torch.bfloat16)`.
-@inlinable
-public func bfloat16Bits(_ x: Float) -> UInt16 {
-    let bits = x.bitPattern
-    if x.isNaN { return UInt16(bits >> 16) | 0x40 }
-    let rounding = 0x7FFF + ((bits >> 16) & 1)
-    return UInt16((bits &+ rounding) >> 16)
 }
 
 /// Round-to-nearest-even fp32 → IEEE half bits.
