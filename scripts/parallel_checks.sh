@@ -65,10 +65,6 @@ for layout in "1 1 1" "2 1 1" "1 2 1" "1 1 2" "2 2 1" "2 1 2" "1 2 2" "2 2 2" "4
     for zero in "${zeros[@]}"; do
         for vs in "${vstages[@]}"; do
             label="tp $tp pp $pp dp $dp zero $zero$([ "$vs" -gt 1 ] && echo " interleaved v$vs") (-np $np)"
-            if [ "$pp" -gt 1 ] && [ "$tp" -gt 1 ]; then
-                skip "$label: tensor and pipeline parallelism together are not wired into monolith train yet"
-                continue
-            fi
             name="tp${tp}pp${pp}dp${dp}z${zero}v${vs}"
             if run "$name" "$np" --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero" \
                    --parallel.virtual_stages "$vs"; then
@@ -78,6 +74,18 @@ for layout in "1 1 1" "2 1 1" "1 2 1" "1 1 2" "2 2 1" "2 1 2" "1 2 2" "2 2 2" "4
             fi
         done
     done
+done
+
+# Activation recompute changes memory, never the math: the same curve and weights.
+for spec in "1 1 selective 1" "1 1 full 1" "2 2 full 1" "2 2 selective 1" "1 2 full 2"; do
+    read -r tp pp mode every <<<"$spec"
+    np=$((tp * pp)); name="recompute_${mode}${every}_tp${tp}pp${pp}"
+    label="recompute $mode$([ "$every" -gt 1 ] && echo " every $every") with tp $tp pp $pp (-np $np)"
+    if run "$name" "$np" --parallel.tp "$tp" --parallel.pp "$pp" --parallel.recompute "$mode" --parallel.recompute_every "$every"; then
+        compare "$name" "$label"
+    else
+        fail "$label: exit status $?" "$work/$name.log"
+    fi
 done
 
 # Layout-independent checkpoints: save under one layout at step 10, resume under another to 20,
@@ -98,6 +106,8 @@ resume_check resume_dp1_to_dp2z1 single "single-process" 2 --parallel.dp 2 --par
 resume_check resume_dp4z2_to_dp2z0 tp1pp1dp4z2v1 "dp 4 zero 2" 2 --parallel.dp 2 --parallel.zero 0
 resume_check resume_tp2dp2z1_to_pp2 tp2pp1dp2z1v1 "tp 2 dp 2 zero 1" 2 --parallel.pp 2
 resume_check resume_pp2v2_to_tp2 tp1pp2dp1z0v2 "pp 2 interleaved" 2 --parallel.tp 2
+resume_check resume_tp2pp2dp2z2_to_single tp2pp2dp2z2v1 "tp 2 pp 2 dp 2 zero 2" 0
+resume_check resume_single_to_tp2pp2dp2z1 single "single-process" 8 --parallel.tp 2 --parallel.pp 2 --parallel.dp 2 --parallel.zero 1
 
 # Bad input: every rank ends with a clear error, non-zero exit, no hang.
 bad() {  # LABEL PATTERN COMMAND…

@@ -35,6 +35,10 @@ struct BenchTrain: ParsableCommand {
     @Option(name: [.customLong("virtual-stages"), .customLong("parallel.virtual_stages")],
             help: "Model chunks per pipeline stage (interleaved 1F1B).") var virtualStages = 1
     @Option(help: "Micro-batches accumulated per step and replica (the pipeline's m).") var microBatches = 1
+    @Option(name: [.customLong("recompute"), .customLong("parallel.recompute")],
+            help: "Activation recompute: none, selective or full.") var recompute = "none"
+    @Option(name: [.customLong("recompute-every"), .customLong("parallel.recompute_every")],
+            help: "With full recompute: every k-th block.") var recomputeEvery = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -43,8 +47,10 @@ struct BenchTrain: ParsableCommand {
             throw ValidationError("unknown preset '\(preset)'; choose one of: \(GPTConfig.presetNames.joined(separator: ", "))")
         }
         var runtime: ParallelRuntime? = nil
-        if MPIEnvironment.isLaunchedByMPI || tp > 1 || pp > 1 || dp > 1 || zero > 0 {
-            let section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages)
+        var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: recompute)
+        section.recomputeEvery = recomputeEvery
+        try section.validate()
+        if MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(section) {
             let world = MPICommunicator.world()
             let ranks = dp > 0 ? dp : max(1, world.size / max(1, tp * pp))
             runtime = try ParallelRuntime.make(world: world, section: section, model: config, microBatch: batch,
@@ -53,6 +59,7 @@ struct BenchTrain: ParsableCommand {
         let prefix = runtime.map { $0.logPrefix + " " } ?? ""
         let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,
                                             peakGflops: peakGflops, dataParallel: runtime?.dataParallel,
+                                            modelParallel: runtime?.modelParallel,
                                             microBatches: microBatches) { i, ms in
             if !json { FileHandle.standardError.write("\(prefix)step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
         }
@@ -62,6 +69,7 @@ struct BenchTrain: ParsableCommand {
         } else {
             print("""
                 \(prefix)dp \(result.dataParallel) ZeRO \(result.zeroStage): communication \(String(format: "%.1f%%", 100 * result.communicationFraction)) of the median step
+                \(prefix)tp \(result.tensorParallel) pp \(result.pipelineParallel) v \(result.virtualStages) m \(result.microBatches): pipeline wait \(String(format: "%.1f%%", 100 * result.pipelineWaitFraction)) of the median step (1F1B bubble in theory \(String(format: "%.1f%%", 100 * result.theoreticalBubble))); activations \(String(format: "%.2f", Double(result.activationBytes) / 1e6)) MB, recompute \(result.recompute)
                 \(prefix)preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
                 \(prefix)median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
                 \(String(format: "%.1f", result.gflops)) GFLOP/s, MFU \(String(format: "%.1f%%", 100 * result.mfu)) \

@@ -45,13 +45,17 @@ public final class GPT {
     /// - Parameter bufferCount: length of the flat parameter and gradient buffers when more than
     ///   ``ParameterLayout/count``: ZeRO pads them to equal data-parallel slots so its reduce-scatter
     ///   and all-gather run in place. The padding stays zero and belongs to no tensor.
-    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0) throws {
+    /// - Parameter withGradients: false makes an inference-only model whose gradient buffer is
+    ///   empty (a model-parallel trainer keeps its gradients in the shards and uses the full model
+    ///   only to assemble checkpoints and run evaluation); ``backward(lossScale:gradientsReady:)``
+    ///   must not be called on it.
+    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0, withGradients: Bool = true) throws {
         try config.validate()
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
         parameters = FloatBuffer(count: max(bufferCount, layout.count))
-        gradients = FloatBuffer(count: max(bufferCount, layout.count))
+        gradients = FloatBuffer(count: withGradients ? max(bufferCount, layout.count) : 0)
     }
 
     /// Number of parameters (the tied `lm_head` counted once).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Walks one stage's ``PipelineSchedule`` over the pipeline group: receives each action's input,
 /// calls the compute closure, and sends its result, so the model code only sees buffers.
 ///
@@ -30,7 +32,8 @@ public struct PipelineRunner {
         self.activationCount = activationCount
     }
 
-    /// Runs the step.
+    /// Runs the step; returns the seconds spent blocked on receives and on the final sends, the
+    /// stage's idle time (its share of the pipeline bubble, plus transfer time).
     ///
     /// - `forward(action, input, output)`: `input` is the received activation, `nil` on the first
     ///   virtual stage (read the tokens); write the result to `output` (sent on, ignored on the last
@@ -38,10 +41,11 @@ public struct PipelineRunner {
     /// - `backward(action, outputGradient, inputGradient)`: `outputGradient` is received, `nil` on
     ///   the last virtual stage (start from the loss); write the gradient of the chunk's input to
     ///   `inputGradient` (sent back, ignored on the first virtual stage).
+    @discardableResult
     public func run(
         forward: (PipelineAction, UnsafeBufferPointer<Float>?, UnsafeMutableBufferPointer<Float>) throws -> Void,
         backward: (PipelineAction, UnsafeBufferPointer<Float>?, UnsafeMutableBufferPointer<Float>) throws -> Void
-    ) throws {
+    ) throws -> Double {
         let n = activationCount
         let received = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, n))
         received.initialize(repeating: 0)
@@ -64,11 +68,17 @@ public struct PipelineRunner {
             return b
         }
         let input = UnsafeMutableBufferPointer(rebasing: received[0..<n])
+        var waited: UInt64 = 0
+        func blocked(_ body: () throws -> Void) rethrows {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            waited += DispatchTime.now().uptimeNanoseconds - t0
+        }
 
         for action in schedule.actions {
             var incoming: UnsafeBufferPointer<Float>?
             if let r = action.receive {
-                try group.receive(into: input, from: r.peer, tag: r.tag)
+                try blocked { try group.receive(into: input, from: r.peer, tag: r.tag) }
                 incoming = UnsafeBufferPointer(input)
             }
             let out = try outputBuffer()
@@ -80,8 +90,9 @@ public struct PipelineRunner {
                 free.append(out)
             }
         }
-        for s in inFlight { try s.request.wait() }
+        try blocked { for s in inFlight { try s.request.wait() } }
         free += inFlight.map(\.buffer)
         inFlight.removeAll()
+        return Double(waited) / 1e9
     }
 }

@@ -47,16 +47,23 @@ public final class AdamW {
     /// Creates zeroed moments for parameters laid out by `layout`, or for the slice `shard` of them.
     /// `slotSize` (ZeRO's equal slot, padding included) sizes the moment buffers so that every rank
     /// contributes the same length when they are all-gathered for a checkpoint.
-    public init(config: AdamWConfig, layout: ParameterLayout, shard: Range<Int>? = nil, slotSize: Int = 0,
-                pool: WorkerPool = .shared) throws {
+    public convenience init(config: AdamWConfig, layout: ParameterLayout, shard: Range<Int>? = nil, slotSize: Int = 0,
+                            pool: WorkerPool = .shared) throws {
+        try self.init(config: config, count: layout.count, decayRuns: layout.decayRuns, shard: shard, slotSize: slotSize, pool: pool)
+    }
+
+    /// Creates zeroed moments for a flat buffer of `count` parameters whose weight-decay runs are
+    /// `decayRuns` (a model-parallel shard's own layout), or for the slice `shard` of it.
+    public init(config: AdamWConfig, count: Int, decayRuns: [(range: Range<Int>, decay: Bool)], shard: Range<Int>? = nil,
+                slotSize: Int = 0, pool: WorkerPool = .shared) throws {
         try config.validate()
         self.config = config
         self.pool = pool
-        let range = shard ?? 0..<layout.count
+        let range = shard ?? 0..<count
         self.range = range
         m = FloatBuffer(count: max(range.count, slotSize, 1))
         v = FloatBuffer(count: max(range.count, slotSize, 1))
-        runs = layout.decayRuns.compactMap { run in
+        runs = decayRuns.compactMap { run in
             let lo = max(run.range.lowerBound, range.lowerBound), hi = min(run.range.upperBound, range.upperBound)
             return lo < hi ? ((lo - range.lowerBound)..<(hi - range.lowerBound), run.decay) : nil
         }

@@ -29,12 +29,25 @@ public struct TrainBenchmarkResult: Codable, Sendable {
     public var dataParallel = 1, zeroStage = 0
     /// This rank's median seconds per step in gradient/parameter collectives, over its median step.
     public var communicationFraction = 0.0
+    /// Tensor-parallel ranks, pipeline stages, chunks per stage, and micro-batches per replica.
+    public var tensorParallel = 1, pipelineParallel = 1, virtualStages = 1, microBatches = 1
+    /// This rank's median seconds per step blocked on pipeline receives, over its median step: the
+    /// measured bubble (plus transfer time) of this stage.
+    public var pipelineWaitFraction = 0.0
+    /// The 1F1B bubble in theory, `(p − 1) / (v · m)`.
+    public var theoreticalBubble = 0.0
+    /// Activation recompute mode and the activation bytes this rank allocated.
+    public var recompute = "none"
+    public var activationBytes = 0
 
     enum CodingKeys: String, CodingKey {
         case msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_second", gflops, mfu
         case peakRSSBytes = "peak_rss_bytes", stepTimesMs = "step_times_ms", peakGflops = "peak_gflops"
         case preset, batch, seqLen = "seq_len", threads, parameters, blas
         case dataParallel = "dp", zeroStage = "zero", communicationFraction = "communication_fraction"
+        case tensorParallel = "tp", pipelineParallel = "pp", virtualStages = "virtual_stages", microBatches = "micro_batches"
+        case pipelineWaitFraction = "pipeline_wait_fraction", theoreticalBubble = "theoretical_bubble", recompute
+        case activationBytes = "activation_bytes"
     }
 }
 
@@ -54,7 +67,8 @@ public enum TrainBenchmark {
     /// parameter and norm collectives, not the tensor-parallel all-reduces inside forward/backward
     /// or the pipeline's send/receive waits.
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
-                           peakGflops: Double? = nil, dataParallel: DataParallelContext? = nil, microBatches: Int = 1,
+                           peakGflops: Double? = nil, dataParallel: DataParallelContext? = nil,
+                           modelParallel: ModelParallelContext? = nil, microBatches: Int = 1,
                            progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
         guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
         guard seqLen > 0, seqLen <= config.contextLength else {
@@ -62,25 +76,31 @@ public enum TrainBenchmark {
         }
         guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
         try checkMemory(config: config, batch: batch, seqLen: seqLen)
-        let model = try GPT(config: config, bufferCount: dataParallel?.bufferCount ?? 0)
+        let sharded = modelParallel != nil
+        let model = try GPT(config: config, bufferCount: sharded ? 0 : dataParallel?.bufferCount ?? 0, withGradients: !sharded)
         model.initializeWeights(seed: 1337)
         let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
                                   schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
-                                  gradClip: 1.0, dataParallel: dataParallel)
+                                  gradClip: 1.0, dataParallel: dataParallel, modelParallel: modelParallel,
+                                  microBatch: (batch, seqLen))
         let dp = dataParallel?.size ?? 1
-        let ranks = dp * (dataParallel?.tensor?.size ?? 1) * (dataParallel?.pipeline?.group.size ?? 1)
+        let tp = modelParallel?.layout.tensorParallel ?? 1, pp = modelParallel?.layout.stages ?? 1
+        let ranks = dp * tp * pp
         guard microBatches > 0 else { throw ConfigError(field: "micro-batches", "must be positive, got \(microBatches)") }
         var rng = SystemRandomNumberGenerator()
         let v = Int32(config.vocabSize)
         let ids = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
         let targets = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
         let mb = TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seqLen)
-        var times: [Double] = [], comm: [Double] = []
+        var times: [Double] = [], comm: [Double] = [], waits: [Double] = []
         for i in 0..<(warmup + steps) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try trainer.step(microBatches: Array(repeating: mb, count: dp * microBatches))
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmup { times.append(ms); comm.append(trainer.lastCommunicationSeconds * 1000) }
+            if i >= warmup {
+                times.append(ms); comm.append(trainer.lastCommunicationSeconds * 1000)
+                waits.append(trainer.lastPipelineWaitSeconds * 1000)
+            }
             progress?(i, ms)
         }
         let median = times.sorted()[times.count / 2]
@@ -95,6 +115,14 @@ public enum TrainBenchmark {
         result.dataParallel = dp
         result.zeroStage = dataParallel?.zeroStage ?? 0
         result.communicationFraction = comm.sorted()[comm.count / 2] / median
+        if let mp = modelParallel {
+            result.tensorParallel = tp; result.pipelineParallel = pp; result.virtualStages = mp.layout.virtualStages
+            result.pipelineWaitFraction = waits.sorted()[waits.count / 2] / median
+            result.theoreticalBubble = Double(pp - 1) / Double(mp.layout.virtualStages * microBatches)
+            result.recompute = mp.recompute.description
+            result.activationBytes = trainer.peakActivationBytes
+        }
+        result.microBatches = microBatches
         return result
     }
 

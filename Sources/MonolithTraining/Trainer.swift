@@ -48,28 +48,47 @@ public final class Trainer {
     let buckets: GradientBuckets?
     /// ZeRO-2: the summed gradient of this rank's slot, accumulated over the micro-batches.
     let gradientShard: FloatBuffer?
-    /// Tensor parallelism: this rank's model shard, made at the first step (it is sized by the batch).
-    var tensorShard: TensorParallelGPT?
-    /// Pipeline parallelism: this rank's stage, made at the first step.
+    /// Tensor/pipeline parallelism (or recompute): the groups and this rank's shard.
+    public let modelParallel: ModelParallelContext?
+    /// This rank's share of the model; the training state lives here, and ``model`` only holds the
+    /// full weights when ``assembleFullModel()`` has gathered them.
+    public let shard: ModelShard?
+    /// Walks the pipeline plan over the shard's chunks.
     var pipelineStage: PipelineStage?
 
-    /// Creates a trainer around `model`. With `dataParallel`, the model's buffers must be
+    /// Creates a trainer around `model`. With `dataParallel` alone, the model's buffers must be
     /// ``DataParallelContext/bufferCount`` long and every replica must start from the same weights.
+    /// With `modelParallel`, training runs on a ``ModelShard`` for micro-batches of `microBatch`
+    /// (sliced from `model`'s weights now); `model` may then be made without gradients.
     public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
-                dataParallel: DataParallelContext? = nil) throws {
+                dataParallel: DataParallelContext? = nil, modelParallel: ModelParallelContext? = nil,
+                microBatch: (batch: Int, seqLen: Int)? = nil) throws {
         try schedule.validate()
         if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
         self.model = model
-        self.optimizer = try AdamW(config: optimizer, layout: model.layout, shard: dataParallel?.optimizerShard,
-                                   slotSize: dataParallel?.optimizerShard == nil ? 0 : dataParallel!.shards.shardSize, pool: model.pool)
+        let slot = dataParallel?.optimizerShard == nil ? 0 : dataParallel!.shards.shardSize
+        if let mp = modelParallel {
+            precondition(dataParallel != nil && microBatch != nil, "model parallelism needs a data-parallel context and the micro-batch shape")
+            let s = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch!.batch, seqLen: microBatch!.seqLen,
+                               recompute: mp.recompute, bufferCount: dataParallel!.bufferCount, pool: model.pool)
+            s.load(fullParameters: model.parameters.base)
+            shard = s
+            self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
+                                       shard: dataParallel?.optimizerShard, slotSize: slot, pool: model.pool)
+        } else {
+            shard = nil
+            self.optimizer = try AdamW(config: optimizer, layout: model.layout, shard: dataParallel?.optimizerShard,
+                                       slotSize: slot, pool: model.pool)
+            if let dp = dataParallel {
+                precondition(model.gradients.count == dp.bufferCount, "the model's buffers must be DataParallelContext.bufferCount long")
+            }
+        }
+        self.modelParallel = modelParallel
         self.schedule = schedule
         self.gradClip = gradClip
         self.dataParallel = dataParallel
-        if let dp = dataParallel {
-            precondition(model.gradients.count == dp.bufferCount, "the model's buffers must be DataParallelContext.bufferCount long")
-        }
         buckets = dataParallel.flatMap { dp in
-            dp.zeroStage == 0 && dp.size > 1
+            dp.zeroStage == 0 && dp.size > 1 && modelParallel == nil
                 ? GradientBuckets(count: model.layout.count, group: dp.group, boundaries: model.layout.tensors.map(\.offset)) : nil
         }
         gradientShard = dataParallel.flatMap { $0.zeroStage == 2 ? FloatBuffer(count: $0.shards.shardSize) : nil }
@@ -81,6 +100,7 @@ public final class Trainer {
     /// rank runs its contiguous slice and the result equals the single-process step.
     public func step(microBatches: [TokenBatch]) throws -> StepStats {
         precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
+        if let mp = modelParallel { return try modelParallelStep(microBatches: microBatches, context: mp, dataParallel: dataParallel!) }
         if let dp = dataParallel { return try dataParallelStep(microBatches: microBatches, context: dp) }
         model.training = true
         model.zeroGradients()

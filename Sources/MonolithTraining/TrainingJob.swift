@@ -72,16 +72,22 @@ public final class TrainingJob {
             self.log = log
         }
         let log = self.log
-        let bufferCount = runtime?.dataParallel.bufferCount ?? 0
+        // Under model parallelism the training state lives in the shards; the full model is an
+        // inference-only copy for checkpoints, evaluation and samples.
+        let sharded = runtime?.modelParallel != nil
+        let bufferCount = sharded ? 0 : runtime?.dataParallel.bufferCount ?? 0
         if config.model.initFrom.isEmpty {
-            model = try GPT(config: gptConfig, bufferCount: bufferCount)
+            model = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded)
             model.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
             a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
             guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
-            if bufferCount > loaded.parameters.count {
+            if sharded {
+                model = try GPT(config: loaded.config, pool: loaded.pool, withGradients: false)
+                model.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
+            } else if bufferCount > loaded.parameters.count {
                 // ZeRO pads the flat buffers; copy the weights into a padded model.
                 model = try GPT(config: loaded.config, pool: loaded.pool, bufferCount: bufferCount)
                 model.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
@@ -91,20 +97,25 @@ public final class TrainingJob {
         }
         if let runtime {
             let mem = runtime.dataParallel.memoryPerRank
-            log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB",
+            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; plus a %.2f MB full-weight copy for checkpoints and evaluation; recompute %@)",
+                                             runtime.dataParallel.shards.count, model.parameterCount,
+                                             Double(model.parameterCount) * 4 / 1e6, runtime.modelParallel!.recompute.description) : ""
+            log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB%@",
                        runtime.groups.grid.description, config.parallel.zero, Double(mem.parameters) / 1e6,
-                       Double(mem.gradients) / 1e6, Double(mem.optimizer) / 1e6))
+                       Double(mem.gradients) / 1e6, Double(mem.optimizer) / 1e6, shardNote))
         }
         model.dropoutSeed = config.training.seed
         trainer = try Trainer(model: model, optimizer: config.optimizer.adamW,
                               schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
-                              gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel)
+                              gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel,
+                              modelParallel: runtime?.modelParallel,
+                              microBatch: (config.training.microBatch, config.model.contextLength))
         store = CheckpointStore(root: config.logging.outDir + "/checkpoints")
         state.data = data.state
         state.sampleRNG = config.training.seed ^ 0x5EED
         if !config.checkpoint.resume.isEmpty {
             let step = try store.resolve(config.checkpoint.resume)
-            state = try store.load(step: step, model: model, optimizer: trainer.optimizer)
+            state = try trainer.restore(from: store, step: step)
             data.state = state.data
             trainer.step = state.step
             model.dropoutStep = state.dropoutStep
@@ -207,15 +218,26 @@ public final class TrainingJob {
             let mfu = flopsPerToken * tps / 1e9 / peak
             let done = state.step - startStep
             let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(cfg.training.maxSteps - state.step)
+            if done == 1, trainer.shard != nil {
+                log(String(format: "activations: %.2f MB in flight at most on this rank (recompute %@), shard state %.2f MB",
+                           Double(trainer.peakActivationBytes) / 1e6, trainer.modelParallel!.recompute.description,
+                           Double(trainer.shard!.stateBytes) / 1e6))
+            }
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
             metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
                            "tokens_per_second": tps, "mfu": mfu, "batch": gb, "tokens": state.tokens])
             try tb?.scalars([("train/loss", stats.loss), ("train/lr", stats.lr), ("train/grad_norm", stats.gradNorm),
                              ("train/tokens_per_second", Float(tps))], step: state.step)
             let last = state.step == cfg.training.maxSteps
-            // Evaluation and samples need no communication under data parallelism (every replica
-            // holds the same weights), so only the logging rank spends time on them.
-            if leader && ((cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last) {
+            let evaluating = (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last
+            let sampling = cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last
+            interrupted = try parallel?.any(StopSignal.isRequested) ?? StopSignal.isRequested
+            let checkpointing = last || interrupted || (cfg.checkpoint.interval > 0 && state.step % cfg.checkpoint.interval == 0)
+            // Model parallelism: gather the full weights first (a collective on every rank).
+            if evaluating || sampling || checkpointing { try trainer.assembleFullModel() }
+            // Evaluation and samples then need no communication (the logging rank holds the whole
+            // model), so only the logging rank spends time on them.
+            if leader && evaluating {
                 let batches = last ? finalBatches : valBatches
                 let v = try evaluate(batches)
                 lastVal = v
@@ -224,13 +246,12 @@ public final class TrainingJob {
                 progress.message(String(format: "step %d: validation loss %.4f (%d batches%@)", state.step, v, batches.count,
                                         last && cfg.training.finalEvalBatches == 0 ? ", the whole split" : ""))
             }
-            if leader && cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last {
+            if leader && sampling {
                 progress.message("sample at step \(state.step):\n\(try sample())")
             }
-            interrupted = try parallel?.any(StopSignal.isRequested) ?? StopSignal.isRequested
-            if last || interrupted || (cfg.checkpoint.interval > 0 && state.step % cfg.checkpoint.interval == 0) {
-                // Checkpoints are always in the full layout: ZeRO's moment shards are gathered first
-                // (a collective on every rank), then the logging rank writes.
+            if checkpointing {
+                // Checkpoints are always in the full layout: ZeRO's moment slots and the model-parallel
+                // shards are gathered first (a collective on every rank), then the logging rank writes.
                 let moments = try trainer.gatheredMoments()
                 if leader {
                     lastCheckpoint = try store.save(model: model, optimizer: trainer.optimizer, state: state, moments: moments,

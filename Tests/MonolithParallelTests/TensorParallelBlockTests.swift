@@ -39,32 +39,36 @@ struct TensorParallelBlockTests {
         return (weights, x, dy, y, dres, model.gradients.toArray())
     }
 
-    @Test("sharded block equals the unsharded one, forward and backward", arguments: [1, 2, 4])
-    func shardedBlock(tp: Int) throws {
+    @Test("sharded block equals the unsharded one, forward and backward",
+          arguments: [(1, true), (2, true), (4, true), (2, false), (4, false)])
+    func shardedBlock(tp: Int, keepProbabilities: Bool) throws {
         let ref = try Self.reference()
-        let offsets = ParameterLayout(config: Self.config).blocks[0]
         let results = try InProcessWorld(size: tp).run { comm -> (y: [Float], dx: [Float], grads: [Float], expected: [Float]) in
             let pool = WorkerPool(threads: 1)
             let (n, c) = (Self.batch * Self.seq, Self.channels)
-            let full = FloatBuffer(count: ref.weights.count), fullGrads = FloatBuffer(count: ref.grads.count)
-            full.base.update(from: ref.weights, count: ref.weights.count)
-            fullGrads.base.update(from: ref.grads, count: ref.grads.count)
-            let weights = TensorParallelBlockTensors(channels: c, heads: Self.heads, tensorParallel: tp, rank: comm.rank)
-            weights.slice(BlockTensors(base: full.base, offsets: offsets), into: weights.tensors)
-            let grads = TensorParallelBlockTensors(channels: c, heads: Self.heads, tensorParallel: tp, rank: comm.rank)
-            let expected = TensorParallelBlockTensors(channels: c, heads: Self.heads, tensorParallel: tp, rank: comm.rank)
-            expected.slice(BlockTensors(base: fullGrads.base, offsets: offsets), into: expected.tensors)
+            let layout = ShardLayout(config: Self.config, tensorParallel: tp, tensorRank: comm.rank, stages: 1, stage: 0)
+            let weights = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
+            let expected = FloatBuffer(count: layout.count)
+            layout.slice(ref.weights, into: weights.base)
+            layout.slice(ref.grads, into: expected.base)
+            let o = layout.blocks[0]!
+            let temps = TensorParallelBlockTemporaries(batch: Self.batch, seqLen: Self.seq, channels: c, heads: Self.heads,
+                                                       tensorParallel: tp, pool: pool)
             let acts = TensorParallelBlockActivations(batch: Self.batch, seqLen: Self.seq, channels: c, heads: Self.heads,
-                                                      tensorParallel: tp, pool: pool)
+                                                      tensorParallel: tp, keepProbabilities: keepProbabilities, temps: temps)
             let x = FloatBuffer(count: n * c), dres = FloatBuffer(count: n * c)
             x.base.update(from: ref.x, count: n * c)
             dres.base.update(from: ref.dy, count: n * c)
-            try TensorParallelBlock.forward(input: x.base, w: weights.tensors, a: acts, channels: c, heads: Self.heads,
-                                            eps: 1e-5, group: comm, pool: pool)
+            try TensorParallelBlock.forward(input: x.base, w: BlockTensors(base: weights.base, offsets: o), a: acts, temps: temps,
+                                            channels: c, heads: Self.heads, eps: 1e-5, group: comm, pool: pool)
             let y = Array(UnsafeBufferPointer(start: acts.res2, count: n * c))
-            try TensorParallelBlock.backward(dresidual: dres.base, input: x.base, w: weights.tensors, g: grads.tensors, a: acts,
+            if !keepProbabilities { temps.probs.update(repeating: .nan, count: 1) }  // recompute must not read stale probabilities
+            try TensorParallelBlock.backward(dresidual: dres.base, input: x.base, w: BlockTensors(base: weights.base, offsets: o),
+                                             g: BlockTensors(base: grads.base, offsets: o), a: acts, temps: temps,
                                              channels: c, heads: Self.heads, group: comm, pool: pool)
-            return (y, dres.toArray(), grads.buffer.toArray(), expected.buffer.toArray())
+            // Only the block's tensors: the embeddings and final LayerNorm are not part of it.
+            let blockRange = o.ln1w..<(o.fcProjB + c)
+            return (y, dres.toArray(), Array(grads.toArray()[blockRange]), Array(expected.toArray()[blockRange]))
         }
         for r in results {
             expectClose(r.y, ref.y, "tp \(tp) block output", tolerance: 1e-5)

@@ -184,11 +184,14 @@ public struct ParallelSection: Codable, Sendable, Equatable {
     public var virtualStages = 1
     /// Activation recomputation: `none`, `selective` (attention core) or `full` (whole blocks).
     public var recompute = "none"
+    /// With `recompute = "full"`: recompute the blocks whose index is a multiple of this (1: all).
+    public var recomputeEvery = 1
     /// Use sequence parallelism in the LayerNorm/dropout regions (needs tp > 1).
     public var sequenceParallel = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case tp, pp, dp, zero, virtualStages = "virtual_stages", recompute, sequenceParallel = "sequence_parallel"
+        case tp, pp, dp, zero, virtualStages = "virtual_stages", recompute, recomputeEvery = "recompute_every"
+        case sequenceParallel = "sequence_parallel"
     }
 
     /// A layout; the defaults are one process (dp 0 takes whatever the world size leaves).
@@ -198,8 +201,8 @@ public struct ParallelSection: Codable, Sendable, Equatable {
         self.sequenceParallel = sequenceParallel
     }
 
-    func validate() throws {
-        for (name, v) in [("tp", tp), ("pp", pp), ("virtual_stages", virtualStages)] where v < 1 {
+    public func validate() throws {
+        for (name, v) in [("tp", tp), ("pp", pp), ("virtual_stages", virtualStages), ("recompute_every", recomputeEvery)] where v < 1 {
             throw ConfigError(field: "parallel.\(name)", "must be ≥ 1, got \(v)")
         }
         if dp < 0 { throw ConfigError(field: "parallel.dp", "must be ≥ 0, got \(dp)") }

@@ -24,22 +24,10 @@ public struct DataParallelContext: Sendable {
     public let zeroStage: Int
     /// How the flat buffers split into slots (one per data-parallel rank).
     public let shards: ZeroShards
-    /// The tensor-parallel group when tp > 1: forward and backward then run on a
-    /// ``TensorParallelGPT`` shard, and the shard gradients are summed over this group into the
-    /// full gradient (weights and optimizer stay replicated over it for now).
-    public let tensor: (any Communicator)?
-    /// The pipeline group, grid and virtual stages when pp > 1: micro-batches then run through a
-    /// ``PipelineStage`` on the 1F1B (or interleaved) plan, and the gradients are summed over the
-    /// pipeline group (weights and optimizer replicated over it for now).
-    public let pipeline: (group: any Communicator, grid: ProcessGrid, virtualStages: Int)?
-
-    /// A context for a model of `parameterCount` floats; `zeroStage` must be 0, 1 or 2.
-    public init(group: any Communicator, zeroStage: Int, parameterCount: Int, tensor: (any Communicator)? = nil,
-                pipeline: (group: any Communicator, grid: ProcessGrid, virtualStages: Int)? = nil) {
+    /// A context for a model (or model-parallel shard) of `parameterCount` floats; `zeroStage` must be 0, 1 or 2.
+    public init(group: any Communicator, zeroStage: Int, parameterCount: Int) {
         precondition((0...2).contains(zeroStage), "ZeRO stage must be 0, 1 or 2")
         self.group = group
-        self.pipeline = pipeline.flatMap { $0.group.size > 1 ? $0 : nil }
-        self.tensor = tensor.flatMap { $0.size > 1 ? $0 : nil }
         self.zeroStage = zeroStage
         shards = ZeroShards(count: parameterCount, shards: group.size)
     }

@@ -9,6 +9,9 @@ public struct ParallelRuntime: Sendable {
     public let groups: ParallelGroups
     /// Data-parallel group and ZeRO stage for the trainer.
     public let dataParallel: DataParallelContext
+    /// The shard and its groups when tp or pp > 1 or activations are recomputed; `nil` when every
+    /// rank trains a whole model (data parallelism only).
+    public let modelParallel: ModelParallelContext?
 
     /// Whether this process prints progress and writes metrics, TensorBoard events and checkpoints.
     public var isLoggingRank: Bool { groups.isLoggingRank }
@@ -34,29 +37,32 @@ public struct ParallelRuntime: Sendable {
             try grid.validate(worldSize: world.size)
             try grid.validate(model: model, microBatch: microBatch, globalBatch: globalBatch, virtualStages: section.virtualStages)
         } catch { throw TrainingError("\(error)") }
-        if pp > 1 && tp > 1 {
-            throw TrainingError("parallel.tp = \(tp) with parallel.pp = \(pp): tensor and pipeline parallelism together are not wired into `monolith train` yet; use one of them (each works with data parallelism and ZeRO)")
-        }
-        if (tp > 1 || pp > 1) && model.dropout != 0 {
-            throw TrainingError("parallel.tp/pp > 1 needs model.dropout = 0 for now (got \(model.dropout))")
-        }
-        if section.recompute != "none" {
-            throw TrainingError("parallel.recompute = \"\(section.recompute)\" is not implemented yet; use \"none\"")
+        if (tp > 1 || pp > 1 || section.recompute != "none") && model.dropout != 0 {
+            throw TrainingError("parallel.tp/pp > 1 and parallel.recompute need model.dropout = 0 for now (got \(model.dropout))")
         }
         if section.sequenceParallel {
-            throw TrainingError("parallel.sequence_parallel needs tensor parallelism, which is not wired in yet")
+            throw TrainingError("parallel.sequence_parallel is not implemented in the trainer yet (its regions are in MonolithParallel); set it to false")
         }
         let groups = try ParallelGroups(world: world, grid: grid)
-        let count = ParameterLayout(config: model).count
+        var modelParallel: ModelParallelContext? = nil
+        var count = ParameterLayout(config: model).count
+        if tp > 1 || pp > 1 || section.recompute != "none" {
+            let c = groups.coordinates
+            let layout = ShardLayout(config: model, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp,
+                                     virtualStages: section.virtualStages)
+            modelParallel = ModelParallelContext(layout: layout, tensor: groups.tensor, pipeline: groups.pipeline,
+                                                 embedding: groups.embedding, replica: groups.modelParallel,
+                                                 recompute: ActivationRecompute(section.recompute, every: section.recomputeEvery)!)
+            count = layout.count
+        }
         return ParallelRuntime(groups: groups,
-                               dataParallel: DataParallelContext(group: groups.data, zeroStage: section.zero, parameterCount: count,
-                                                                 tensor: groups.tensor,
-                                                                 pipeline: (groups.pipeline, grid, section.virtualStages)))
+                               dataParallel: DataParallelContext(group: groups.data, zeroStage: section.zero, parameterCount: count),
+                               modelParallel: modelParallel)
     }
 
     /// Whether `section` asks for more than one process.
     public static func wantsParallel(_ section: ParallelSection) -> Bool {
-        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0
+        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0 || section.recompute != "none"
     }
 
     /// Agrees on a flag across the world (true when any rank raised it): a SIGINT delivered to one

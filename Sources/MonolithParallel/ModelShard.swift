@@ -1,0 +1,248 @@
+import MonolithKernels
+import MonolithModel
+
+/// What one rank of a model replica holds under tensor and pipeline parallelism: the parameters
+/// and gradients of its (tensor rank, pipeline stage), in flat local buffers laid out by
+/// ``ShardLayout``, and the forward and backward of each of its chunks.
+///
+/// Nothing full-sized lives here: blocks are Megatron-sliced over the tensor group
+/// (``TensorParallelBlock``), the token embedding and the tied `lm_head` are vocab-parallel
+/// (``VocabParallelEmbedding``, ``VocabParallelCrossEntropy``), and only the chunks of this
+/// pipeline stage are present. A ``PipelineStage`` walks the schedule over the chunks; with one
+/// stage and one tensor rank the shard is simply the whole model.
+///
+/// ```swift
+/// let layout = ShardLayout(config: config, tensorParallel: 2, tensorRank: groups.coordinates.tp,
+///                          stages: 2, stage: groups.coordinates.pp)
+/// let shard = ModelShard(layout: layout, tensor: groups.tensor, batch: 4, seqLen: 256, recompute: .selective)
+/// shard.load(fullParameters: model.parameters.base)   // slice a full model
+/// ```
+public final class ModelShard {
+    /// Where each local tensor sits.
+    public let layout: ShardLayout
+    /// The tensor-parallel group.
+    public let tensor: any Communicator
+    /// Local parameters and gradients (``ShardLayout/count`` floats, or more when ZeRO pads them).
+    public let parameters: FloatBuffer, gradients: FloatBuffer
+    /// Micro-batch shape.
+    public let batch: Int, seqLen: Int
+    /// What backward recomputes.
+    public let recompute: ActivationRecompute
+    public let pool: WorkerPool
+    let temps: TensorParallelBlockTemporaries
+    /// The shared set that fully recomputed blocks run in.
+    let scratch: TensorParallelBlockActivations?
+    let lnScratch: FloatBuffer
+
+    /// The full model's shape.
+    public var config: GPTConfig { layout.config }
+
+    /// A zeroed shard; `bufferCount` pads the flat buffers (ZeRO's equal slots).
+    public init(layout: ShardLayout, tensor: any Communicator, batch: Int, seqLen: Int, recompute: ActivationRecompute = .none,
+                bufferCount: Int = 0, pool: WorkerPool = .shared) {
+        precondition(tensor.size == layout.tensorParallel && tensor.rank == layout.tensorRank,
+                     "tensor group \(tensor.name) does not match the layout's tensor rank")
+        self.layout = layout; self.tensor = tensor; self.batch = batch; self.seqLen = seqLen; self.recompute = recompute
+        self.pool = pool
+        parameters = FloatBuffer(count: max(bufferCount, layout.count))
+        gradients = FloatBuffer(count: max(bufferCount, layout.count))
+        let c = layout.config
+        temps = TensorParallelBlockTemporaries(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
+                                               tensorParallel: layout.tensorParallel, pool: pool)
+        let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
+        scratch = anyFull ? TensorParallelBlockActivations(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
+                                                           tensorParallel: layout.tensorParallel, temps: temps) : nil
+        lnScratch = FloatBuffer(count: LayerNorm.scratchCount(channels: c.nEmbd, pool: pool))
+    }
+
+    /// Block `l`'s local weights and gradients.
+    public func weights(_ l: Int) -> BlockTensors { BlockTensors(base: parameters.base, offsets: layout.blocks[l]!) }
+    public func blockGradients(_ l: Int) -> BlockTensors { BlockTensors(base: gradients.base, offsets: layout.blocks[l]!) }
+
+    /// Takes this rank's slices of a full flat parameter buffer (``ParameterLayout`` order).
+    public func load(fullParameters: UnsafePointer<Float>) { layout.slice(fullParameters, into: parameters.base) }
+
+    /// Zeroes the local gradients.
+    public func zeroGradients() { gradients.zero(pool: pool) }
+
+    /// Bytes held outside the activation sets: parameters, gradients, backward temporaries and the
+    /// recompute scratch.
+    public var stateBytes: Int { (parameters.count + gradients.count) * 4 + temps.bytes + (scratch?.bytes ?? 0) }
+
+    /// A fresh activation set for chunk `chunk`.
+    public func makeActivations(chunk: Int) -> ChunkActivations {
+        ChunkActivations(shard: self, chunk: chunk)
+    }
+
+    // MARK: Forward
+
+    /// Runs chunk `acts.chunk` on one micro-batch: from the tokens `ids` on the first virtual stage,
+    /// else from `input` (`[B·T, C]`, the previous virtual stage's output). Returns the summed loss
+    /// and its token count on the last virtual stage (`targets` are global ids, −1 ignored), else
+    /// writes the chunk's output to `output` and returns nil.
+    @discardableResult
+    public func forward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], input: UnsafePointer<Float>?,
+                        output: UnsafeMutablePointer<Float>?) throws(CommError) -> (sum: Double, count: Int)? {
+        let n = batch * seqLen, c = config.nEmbd
+        if let input { acts.encoded.base.update(from: input, count: n * c) } else { try embed(ids, into: acts.encoded.base) }
+        var x = UnsafePointer(acts.encoded.base)
+        for l in acts.layers {
+            if let saved = acts.savedInputs[l] { saved.base.update(from: x, count: n * c); x = UnsafePointer(saved.base) }
+            let a = acts.blocks[l] ?? scratch!
+            try TensorParallelBlock.forward(input: x, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
+                                            eps: config.layerNormEpsilon, group: tensor, pool: pool)
+            x = UnsafePointer(a.res2)
+        }
+        guard let head = acts.head else {
+            output!.update(from: x, count: n * c)
+            return nil
+        }
+        return try head.forward(x, shard: self, targets: targets)
+    }
+
+    func embed(_ ids: [Int32], into out: UnsafeMutablePointer<Float>) throws(CommError) {
+        let n = batch * seqLen, c = config.nEmbd, t = seqLen, p = parameters.base
+        ids.withUnsafeBufferPointer {
+            VocabParallelEmbedding.forward(output: out, ids: $0.baseAddress!, count: n, weight: p + layout.wte!, width: c,
+                                           shard: layout.vocab, pool: pool)
+        }
+        try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: out, count: n * c), group: tensor)
+        let wpe = p + layout.wpe!
+        for r in 0..<n { Residual.add(output: out + r * c, out + r * c, wpe + (r % t) * c, count: c, pool: .serial) }
+    }
+
+    // MARK: Backward
+
+    /// Backward of the last forward of `acts`, starting from `outputGradient` (∂L/∂output, from the
+    /// next virtual stage) or, on the last virtual stage, from the loss scaled by
+    /// `lossScale / tokens`. Accumulates the local gradients and, except on the first virtual
+    /// stage, writes ∂L/∂input to `inputGradient`.
+    public func backward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], lossScale: Float,
+                         outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?) throws(CommError) {
+        let n = batch * seqLen, c = config.nEmbd
+        let dres = acts.dresidual.base
+        if let outputGradient { dres.update(from: outputGradient, count: n * c) }
+        else { try acts.head!.backward(into: dres, shard: self, targets: targets, lossScale: lossScale) }
+        for (i, l) in acts.layers.enumerated().reversed() {
+            let input = acts.input(of: l, index: i)
+            let a: TensorParallelBlockActivations
+            if let kept = acts.blocks[l] { a = kept } else {
+                a = scratch!
+                try TensorParallelBlock.forward(input: input, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
+                                                eps: config.layerNormEpsilon, group: tensor, pool: pool)
+            }
+            try TensorParallelBlock.backward(dresidual: dres, input: input, w: weights(l), g: blockGradients(l), a: a, temps: temps,
+                                             channels: c, heads: config.nHead, group: tensor, pool: pool)
+        }
+        if layout.isFirst(chunk: acts.chunk) {
+            // The embedding sum's backward (ReduceFrom) is the identity: each rank adds its own rows.
+            let t = seqLen, dwpe = gradients.base + layout.wpe!
+            for r in 0..<n { Residual.add(output: dwpe + (r % t) * c, dwpe + (r % t) * c, dres + r * c, count: c, pool: .serial) }
+            ids.withUnsafeBufferPointer {
+                VocabParallelEmbedding.backward(weightGradient: gradients.base + layout.wte!, outputGradient: dres,
+                                                ids: $0.baseAddress!, count: n, width: c, shard: layout.vocab)
+            }
+        } else {
+            inputGradient!.update(from: dres, count: n * c)
+        }
+    }
+}
+
+/// The activations one chunk keeps for one micro-batch between its forward and its backward.
+public final class ChunkActivations {
+    /// Which chunk of the stage, and its layers.
+    public let chunk: Int, layers: Range<Int>
+    /// The chunk's input `[B·T, C]` (embedding output on the first virtual stage).
+    let encoded: FloatBuffer
+    /// Saved tensors of the blocks that keep theirs.
+    let blocks: [Int: TensorParallelBlockActivations]
+    /// Inputs of blocks whose predecessor is recomputed in full (its output is not kept).
+    let savedInputs: [Int: FloatBuffer]
+    /// Final LayerNorm, logits and loss (last virtual stage only).
+    let head: HeadActivations?
+    /// ∂L/∂(residual stream), walked down through the blocks.
+    let dresidual: FloatBuffer
+
+    init(shard: ModelShard, chunk: Int) {
+        let c = shard.config, n = shard.batch * shard.seqLen, tp = shard.layout.tensorParallel
+        self.chunk = chunk
+        layers = shard.layout.chunkLayers[chunk]
+        encoded = FloatBuffer(count: n * c.nEmbd)
+        dresidual = FloatBuffer(count: n * c.nEmbd)
+        var blocks: [Int: TensorParallelBlockActivations] = [:], saved: [Int: FloatBuffer] = [:]
+        for l in layers {
+            if !shard.recompute.recomputesBlock(l) {
+                blocks[l] = TensorParallelBlockActivations(batch: shard.batch, seqLen: shard.seqLen, channels: c.nEmbd, heads: c.nHead,
+                                                           tensorParallel: tp, keepProbabilities: shard.recompute.keepsProbabilities,
+                                                           temps: shard.temps)
+            }
+            if l > layers.lowerBound && shard.recompute.recomputesBlock(l - 1) { saved[l] = FloatBuffer(count: n * c.nEmbd) }
+        }
+        self.blocks = blocks; savedInputs = saved
+        head = shard.layout.isLast(chunk: chunk) ? HeadActivations(shard: shard) : nil
+    }
+
+    /// The input of layer `l`, the `index`-th of the chunk.
+    func input(of l: Int, index: Int) -> UnsafePointer<Float> {
+        if index == 0 { return UnsafePointer(encoded.base) }
+        if let s = savedInputs[l] { return UnsafePointer(s.base) }
+        return UnsafePointer(blocks[l - 1]!.res2)
+    }
+
+    /// Bytes held by this set.
+    public var bytes: Int {
+        (encoded.count + dresidual.count) * 4 + blocks.values.map(\.bytes).reduce(0, +)
+            + savedInputs.values.map { $0.count * 4 }.reduce(0, +) + (head?.bytes ?? 0)
+    }
+}
+
+/// Final LayerNorm, the tied vocab-parallel `lm_head` and the loss of one micro-batch.
+final class HeadActivations {
+    let buffer: FloatBuffer
+    let input, lnf, mean, rstd, logits, losses, lse, dln: UnsafeMutablePointer<Float>
+    var count = 0
+
+    init(shard: ModelShard) {
+        let n = shard.batch * shard.seqLen, c = shard.config.nEmbd, v = shard.layout.vocab.count
+        let sizes = [n * c, n * c, n, n, n * v, n, n, n * c]
+        buffer = FloatBuffer(count: sizes.map(round16).reduce(0, +))
+        var cursor = buffer.base
+        let p = sizes.map { k -> UnsafeMutablePointer<Float> in defer { cursor += round16(k) }; return cursor }
+        input = p[0]; lnf = p[1]; mean = p[2]; rstd = p[3]; logits = p[4]; losses = p[5]; lse = p[6]; dln = p[7]
+    }
+
+    var bytes: Int { buffer.count * 4 }
+
+    func forward(_ x: UnsafePointer<Float>, shard s: ModelShard, targets: [Int32]) throws(CommError) -> (sum: Double, count: Int) {
+        let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, p = s.parameters.base, L = s.layout
+        // Kept: the last block's output may live in the recompute scratch.
+        input.update(from: x, count: n * c)
+        LayerNorm.forward(output: lnf, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!, bias: p + L.lnf! + c,
+                          rows: n, channels: c, eps: s.config.layerNormEpsilon, pool: s.pool)
+        CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
+        gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.wte!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
+        let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
+            try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
+                                                  rows: n, shard: L.vocab, stride: vs, group: s.tensor, pool: s.pool)
+        }
+        self.count = count
+        return (sum, count)
+    }
+
+    func backward(into dres: UnsafeMutablePointer<Float>, shard s: ModelShard, targets: [Int32], lossScale: Float) throws(CommError) {
+        let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, L = s.layout
+        let p = s.parameters.base, g = s.gradients.base
+        let scale = count > 0 ? lossScale / Float(count) : 0
+        targets.withUnsafeBufferPointer {
+            VocabParallelCrossEntropy.backward(logits: logits, logSumExp: lse, targets: $0.baseAddress!, rows: n,
+                                               shard: L.vocab, stride: vs, scale: scale, pool: s.pool)
+        }
+        gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.wte!, ldc: c, pool: s.pool)
+        gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.wte!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
+        try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dln, count: n * c), group: s.tensor)
+        dres.update(repeating: 0, count: n * c)
+        LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: dln, input: input,
+                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: n, channels: c, scratch: s.lnScratch.base,
+                           pool: s.pool)
+    }
+}

@@ -1,0 +1,182 @@
+import MonolithModel
+
+/// Which parameters one (tensor rank, pipeline stage) owns, where they sit in its own flat buffer,
+/// and how each maps to the full Hugging Face layout (``ParameterLayout``).
+///
+/// A rank's flat buffer holds, in order: the blocks of its chunks (local Megatron shapes, see
+/// ``TensorParallelBlockTensors``), then on the first stage the vocab-parallel token embedding
+/// `[V_pad/tp, C]` and the positions `[T_max, C]`, and on the last stage the final LayerNorm and —
+/// when `pp > 1` — its own copy of the tied token embedding for the `lm_head`. Parameters,
+/// gradients and both Adam moments all use this one layout, so AdamW, the gradient norm and the
+/// ZeRO collectives work on the local buffers exactly as on a whole model's.
+///
+/// Each tensor's elements appear in exactly one place on the *canonical* rank: tensors replicated
+/// over the tensor group (LayerNorms, row-parallel biases, positions) are canonical on tensor rank
+/// 0, the tied embedding on the first stage. Summing the canonical spans of every rank of a model
+/// replica therefore assembles the full model (``scatter(_:into:)``) and counts each element once
+/// in the global gradient norm.
+public struct ShardLayout: Sendable {
+    /// A contiguous run shared by the full and the local buffers.
+    public struct Span: Sendable, Equatable {
+        /// Offsets in the full and local flat buffers, and the run's length.
+        public let full: Int, local: Int, count: Int
+    }
+
+    /// One local tensor.
+    public struct Entry: Sendable {
+        /// Hugging Face name of the full tensor.
+        public let name: String
+        /// Where it sits in the local buffer.
+        public let range: Range<Int>
+        /// How its elements map to the full tensor (padding rows of the embedding have none).
+        public let spans: [Span]
+        /// Weight decay applies (the full tensor is 2-D).
+        public let decay: Bool
+        /// This rank holds the canonical copy (see the type's discussion).
+        public let canonical: Bool
+    }
+
+    /// The full model.
+    public let config: GPTConfig
+    /// Tensor-parallel size and rank, pipeline stages and stage, chunks per stage.
+    public let tensorParallel: Int, tensorRank: Int, stages: Int, stage: Int, virtualStages: Int
+    /// This rank's vocabulary rows.
+    public let vocab: VocabShard
+    /// Layers of each chunk (`virtualStages` of them), in order.
+    public let chunkLayers: [Range<Int>]
+    /// Local offsets of each owned layer's block tensors, by global layer index.
+    public let blocks: [Int: BlockOffsets]
+    /// Local offsets of the token embedding (first stage, and last when pp > 1), positions (first
+    /// stage) and final LayerNorm weight then bias (last stage).
+    public let wte: Int?, wpe: Int?, lnf: Int?
+    /// Every local tensor.
+    public let entries: [Entry]
+    /// Floats in the local buffer.
+    public let count: Int
+
+    /// Layout of tensor rank `tensorRank` of `tensorParallel` on stage `stage` of `stages`, with
+    /// `virtualStages` chunks per stage.
+    public init(config: GPTConfig, tensorParallel tp: Int, tensorRank r: Int, stages pp: Int, stage s: Int, virtualStages v: Int = 1) {
+        precondition(config.nHead % tp == 0 && config.nLayer % (pp * v) == 0, "the layout does not divide the model")
+        self.config = config; tensorParallel = tp; tensorRank = r; stages = pp; stage = s; virtualStages = v
+        let vocab = VocabShard(vocabulary: config.vocabSize, tensorParallel: tp, rank: r)
+        self.vocab = vocab
+        let full = ParameterLayout(config: config)
+        let grid = try! ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: 1)
+        let chunkLayers = (0..<v).map { grid.layers(stage: s, chunk: $0, virtualStages: v, layerCount: config.nLayer) }
+        self.chunkLayers = chunkLayers
+        let c = config.nEmbd, w = c / tp, replicatedCanonical = r == 0
+        var entries: [Entry] = [], cursor = 0, blocks: [Int: BlockOffsets] = [:]
+        func add(_ name: String, _ count: Int, _ spans: [Span], canonical: Bool) {
+            let spec = full.spec(named: name)!
+            entries.append(Entry(name: name, range: cursor..<(cursor + count), spans: Self.merged(spans), decay: spec.decay,
+                                 canonical: canonical))
+            cursor += count
+        }
+        for l in chunkLayers.flatMap({ Array($0) }) {
+            let f = full.blocks[l], p = "transformer.h.\(l)."
+            let o = BlockOffsets(packedFrom: cursor, counts: TensorParallelBlockTensors.counts(channels: c, tensorParallel: tp))
+            blocks[l] = o
+            func replicated(_ name: String, _ fo: Int, _ lo: Int) {
+                add(p + name, c, [Span(full: fo, local: lo, count: c)], canonical: replicatedCanonical)
+            }
+            replicated("ln_1.weight", f.ln1w, o.ln1w)
+            replicated("ln_1.bias", f.ln1b, o.ln1b)
+            // Column-parallel: per input row, this rank's heads of each of q, k and v.
+            add(p + "attn.c_attn.weight", c * 3 * w, (0..<c).flatMap { i in
+                (0..<3).map { Span(full: f.qkvw + i * 3 * c + $0 * c + r * w, local: o.qkvw + i * 3 * w + $0 * w, count: w) }
+            }, canonical: true)
+            add(p + "attn.c_attn.bias", 3 * w, (0..<3).map { Span(full: f.qkvb + $0 * c + r * w, local: o.qkvb + $0 * w, count: w) },
+                canonical: true)
+            // Row-parallel: a block of input rows.
+            add(p + "attn.c_proj.weight", w * c, [Span(full: f.attnProjW + r * w * c, local: o.attnProjW, count: w * c)], canonical: true)
+            replicated("attn.c_proj.bias", f.attnProjB, o.attnProjB)
+            replicated("ln_2.weight", f.ln2w, o.ln2w)
+            replicated("ln_2.bias", f.ln2b, o.ln2b)
+            add(p + "mlp.c_fc.weight", c * 4 * w, (0..<c).map {
+                Span(full: f.fcW + $0 * 4 * c + r * 4 * w, local: o.fcW + $0 * 4 * w, count: 4 * w)
+            }, canonical: true)
+            add(p + "mlp.c_fc.bias", 4 * w, [Span(full: f.fcB + r * 4 * w, local: o.fcB, count: 4 * w)], canonical: true)
+            add(p + "mlp.c_proj.weight", 4 * w * c, [Span(full: f.fcProjW + r * 4 * w * c, local: o.fcProjW, count: 4 * w * c)],
+                canonical: true)
+            replicated("mlp.c_proj.bias", f.fcProjB, o.fcProjB)
+        }
+        self.blocks = blocks
+        let first = s == 0, last = s == pp - 1
+        func embedding(canonical: Bool) -> Int {
+            let at = cursor
+            add("transformer.wte.weight", vocab.count * c,
+                [Span(full: full.wte + vocab.range.lowerBound * c, local: at, count: vocab.realCount * c)], canonical: canonical)
+            return at
+        }
+        var wte: Int? = nil, wpe: Int? = nil, lnf: Int? = nil
+        if first {
+            wte = embedding(canonical: true)
+            wpe = cursor
+            add("transformer.wpe.weight", config.contextLength * c,
+                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical)
+        }
+        if last {
+            lnf = cursor
+            add("transformer.ln_f.weight", c, [Span(full: full.lnfW, local: cursor, count: c)], canonical: replicatedCanonical)
+            add("transformer.ln_f.bias", c, [Span(full: full.lnfB, local: cursor, count: c)], canonical: replicatedCanonical)
+            // The lm_head's copy of the tied embedding; kept equal to the first stage's by summing
+            // their gradients over the embedding group.
+            if !first { wte = embedding(canonical: false) }
+        }
+        self.wte = wte; self.wpe = wpe; self.lnf = lnf
+        self.entries = entries
+        count = cursor
+    }
+
+    /// Whether this rank runs the first virtual stage (embeddings) of chunk `chunk`.
+    public func isFirst(chunk: Int) -> Bool { stage == 0 && chunk == 0 }
+    /// Whether chunk `chunk` is the last virtual stage (final LayerNorm, `lm_head`, loss).
+    public func isLast(chunk: Int) -> Bool { stage == stages - 1 && chunk == virtualStages - 1 }
+
+    /// Weight-decay runs over the local buffer, for ``AdamW``.
+    public var decayRuns: [(range: Range<Int>, decay: Bool)] { entries.map { ($0.range, $0.decay) } }
+
+    /// Local ranges of the canonical copies: the elements this rank counts in the gradient norm.
+    public var canonicalRanges: [Range<Int>] { entries.filter(\.canonical).map(\.range) }
+
+    /// The local range of the embedding copy that must be summed over the embedding group (the
+    /// tied `wte` when this stage holds it and `pp > 1`).
+    public var tiedEmbedding: Range<Int>? {
+        guard stages > 1, let wte else { return nil }
+        return wte..<(wte + vocab.count * config.nEmbd)
+    }
+
+    /// Copies this rank's elements of the full flat buffer `full` into `local` (embedding padding
+    /// rows are zeroed).
+    public func slice(_ full: UnsafePointer<Float>, into local: UnsafeMutablePointer<Float>) {
+        for e in entries {
+            (local + e.range.lowerBound).update(repeating: 0, count: e.range.count)
+            for s in e.spans { (local + s.local).update(from: full + s.full, count: s.count) }
+        }
+    }
+
+    /// Adds the canonical elements of `local` into their places in `full`; summing this over every
+    /// rank of a replica (all-reduce over the model-parallel group) yields the full buffer.
+    public func scatter(_ local: UnsafePointer<Float>, into full: UnsafeMutablePointer<Float>) {
+        for e in entries where e.canonical {
+            for s in e.spans {
+                let dst = full + s.full, src = local + s.local
+                for j in 0..<s.count { dst[j] += src[j] }
+            }
+        }
+    }
+
+    /// Joins runs that are contiguous on both sides (with tp = 1 every tensor becomes one span).
+    static func merged(_ spans: [Span]) -> [Span] {
+        var out: [Span] = []
+        for s in spans where s.count > 0 {
+            if let p = out.last, p.full + p.count == s.full, p.local + p.count == s.local {
+                out[out.count - 1] = Span(full: p.full, local: p.local, count: p.count + s.count)
+            } else {
+                out.append(s)
+            }
+        }
+        return out
+    }
+}

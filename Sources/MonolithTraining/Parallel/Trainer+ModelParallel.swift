@@ -1,0 +1,164 @@
+import Foundation
+import MonolithKernels
+import MonolithModel
+import MonolithParallel
+
+extension Trainer {
+    /// One optimizer step of a tensor- and/or pipeline-parallel shard, inside a data-parallel replica.
+    ///
+    /// 1. This replica's micro-batches run through the ``PipelineStage`` (1F1B or interleaved; with
+    ///    one stage simply forward then backward per micro-batch), accumulating into the shard's
+    ///    local gradients. Under ZeRO 2 with one stage, each micro-batch is reduce-scattered at once.
+    /// 2. The two copies of the tied embedding (first and last stage) sum their gradients over the
+    ///    embedding group, so both take the same update.
+    /// 3. Data parallelism as for a whole model: all-reduce (ZeRO 0) or reduce-scatter (1, 2).
+    /// 4. The global norm sums each rank's canonical elements (``ShardLayout``) over the replica
+    ///    (and over the data-parallel slots under ZeRO); every rank clips with it.
+    /// 5. AdamW on the local buffer (or its ZeRO slot), then the slots are all-gathered.
+    func modelParallelStep(microBatches: [TokenBatch], context mp: ModelParallelContext,
+                           dataParallel dp: DataParallelContext) throws -> StepStats {
+        let shard = shard!, pool = shard.pool, layout = mp.layout
+        let local = Array(microBatches[dp.localMicroBatches(of: microBatches.count)])
+        let scale = 1 / Float(microBatches.count)
+        var comm = 0.0
+        func timed<R>(_ body: () throws -> R) rethrows -> R {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            defer { comm += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
+            return try body()
+        }
+        let grads = shard.gradients, params = shard.parameters
+        shard.zeroGradients()
+        gradientShard?.zero(pool: pool)
+        var lossSum: Float = 0
+        if gradientShard != nil && layout.stages == 1 {
+            for mb in local {
+                lossSum += try runStage([mb], scale: scale, mp: mp)
+                try reduceScatterMicroBatch(dp, gradients: grads, timed: timed)
+            }
+        } else {
+            lossSum = try runStage(local, scale: scale, mp: mp)
+            if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
+        }
+        // Before ZeRO splits the buffer: the tied copies are in the full-length gradient.
+        if let emb = mp.embedding, let tied = layout.tiedEmbedding, gradientShard == nil {
+            try timed { try emb.allReduce(UnsafeMutableBufferPointer(start: grads.base + tied.lowerBound, count: tied.count), op: .sum) }
+        }
+        let owned = dp.zeroStage >= 1 ? dp.shards.range(of: dp.rank) : 0..<layout.count
+        if dp.zeroStage == 0 {
+            if dp.size > 1 { try timed { try dp.group.allReduce(UnsafeMutableBufferPointer(start: grads.base, count: layout.count), op: .sum) } }
+        } else if dp.zeroStage == 1 {
+            try timed { try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
+                                                                   shards: dp.shards, group: dp.group) }
+        }
+        // The owned gradients: everything (ZeRO 0), in place in the local buffer (1), or the slot accumulator (2).
+        let g = gradientShard?.base ?? grads.base + owned.lowerBound
+        if let emb = mp.embedding, let tied = layout.tiedEmbedding, gradientShard != nil {
+            // ZeRO 2 keeps only the slot: sum the tied rows that fall in it. The first and last
+            // stages' local layouts differ, so both sides exchange their whole tied range, zero
+            // outside the slot (each side's rows land in its own slot on every data-parallel rank).
+            let part = FloatBuffer(count: tied.count)
+            let lo = max(tied.lowerBound, owned.lowerBound), hi = min(tied.upperBound, owned.upperBound)
+            if lo < hi { (part.base + (lo - tied.lowerBound)).update(from: g + (lo - owned.lowerBound), count: hi - lo) }
+            try timed { try dp.group.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
+            try timed { try emb.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
+            if lo < hi { (g + (lo - owned.lowerBound)).update(from: part.base + (lo - tied.lowerBound), count: hi - lo) }
+        }
+        var squares = 0.0
+        for r in layout.canonicalRanges {
+            let lo = max(r.lowerBound, owned.lowerBound), hi = min(r.upperBound, owned.upperBound)
+            if lo < hi { squares += Reduction.sumOfSquares(g + (lo - owned.lowerBound), count: hi - lo, pool: pool) }
+        }
+        if dp.zeroStage >= 1 { squares = try timed { try dp.group.allReduce(squares, op: .sum) } }
+        squares = try timed { try mp.replica.allReduce(squares, op: .sum) }
+        let norm = Float(squares.squareRoot())
+        if gradClip > 0 {
+            let coef = gradClip / (norm + 1e-6)
+            if coef < 1 { Reduction.scale(g, count: owned.count, by: coef, pool: pool) }
+        }
+        let lr = schedule.lr(at: step)
+        optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
+        if dp.zeroStage >= 1 {
+            try timed {
+                try ZeroCollectives.allGatherParameters(UnsafeMutableBufferPointer(start: params.base, count: params.count),
+                                                        shards: dp.shards, group: dp.group)
+            }
+        }
+        // The last stage's tensor ranks all computed the loss; count it once.
+        let mine = layout.isLast(chunk: layout.virtualStages - 1) && layout.tensorRank == 0 ? lossSum : 0
+        let replicaLoss = try timed { try mp.replica.allReduce(mine, op: .sum) }
+        let globalLoss = try timed { try dp.group.allReduce(replicaLoss, op: .sum) }
+        step += 1
+        lastCommunicationSeconds = comm
+        return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
+    }
+
+    /// Runs `batches` through this stage's plan; returns the summed micro-batch losses (last stage).
+    private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext) throws -> Float {
+        let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: batches.count, virtualStages: mp.layout.virtualStages,
+                                        stage: mp.layout.stage)
+        if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard!, schedule: plan) }
+        else if pipelineStage!.schedule != plan { pipelineStage!.schedule = plan }
+        let stage = pipelineStage!
+        try stage.run(ids: batches.map(\.ids), targets: batches.map(\.targets), lossScale: scale, group: mp.pipeline)
+        return stage.lossSum
+    }
+
+    /// Seconds the last step's pipeline spent blocked on other stages (0 without model parallelism).
+    public var lastPipelineWaitSeconds: Double { pipelineStage?.lastWaitSeconds ?? 0 }
+
+    /// Bytes of activation sets the pipeline stage has allocated (its in-flight high-water mark).
+    public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
+
+    /// Gathers the full weights into ``model`` on the first data-parallel replica (a collective
+    /// over every rank; the other replicas return at once). A no-op without model parallelism.
+    public func assembleFullModel() throws {
+        guard let mp = modelParallel, let shard, dataParallel!.rank == 0 else { return }
+        let full = model.parameters
+        full.zero(pool: model.pool)
+        mp.layout.scatter(shard.parameters.base, into: full.base)
+        try mp.replica.allReduce(UnsafeMutableBufferPointer(start: full.base, count: model.layout.count), op: .sum)
+    }
+
+    /// The Adam moments in the full Hugging Face layout, for a checkpoint (a collective: every rank
+    /// calls it). ZeRO slots are all-gathered over the data-parallel group and model-parallel
+    /// shards assembled over the replica; `nil` when the optimizer already holds the full layout,
+    /// and on the ranks that do not write checkpoints under model parallelism.
+    public func gatheredMoments() throws -> (m: FloatBuffer, v: FloatBuffer)? {
+        var local: (m: FloatBuffer, v: FloatBuffer)? = nil
+        if let dp = dataParallel, dp.zeroStage >= 1 {
+            let n = dp.shards.shardSize
+            let m = FloatBuffer(count: dp.shards.paddedCount), v = FloatBuffer(count: dp.shards.paddedCount)
+            for (part, out) in [(optimizer.m, m), (optimizer.v, v)] {
+                try dp.group.allGather(UnsafeBufferPointer(start: part.base, count: n),
+                                       into: UnsafeMutableBufferPointer(start: out.base, count: out.count))
+            }
+            local = (m, v)
+        }
+        guard let mp = modelParallel else { return local }
+        guard dataParallel!.rank == 0 else { return nil }
+        let src = local ?? (optimizer.m, optimizer.v)
+        let m = FloatBuffer(count: model.layout.count), v = FloatBuffer(count: model.layout.count)
+        for (part, out) in [(src.m, m), (src.v, v)] {
+            mp.layout.scatter(part.base, into: out.base)
+            try mp.replica.allReduce(UnsafeMutableBufferPointer(start: out.base, count: out.count), op: .sum)
+        }
+        return (m, v)
+    }
+
+    /// Resumes from checkpoint `step` of `store`: the weights into ``model`` (and the shard), the
+    /// moments into the optimizer (sliced for this rank's shard and ZeRO slot). Any layout resumes
+    /// any checkpoint, since checkpoints are always in the full layout.
+    public func restore(from store: CheckpointStore, step: Int) throws -> TrainerState {
+        guard let mp = modelParallel, let shard else { return try store.load(step: step, model: model, optimizer: optimizer) }
+        let full = try AdamW(config: optimizer.config, layout: model.layout, pool: model.pool)
+        let state = try store.load(step: step, model: model, optimizer: full)
+        shard.load(fullParameters: model.parameters.base)
+        let local = FloatBuffer(count: mp.layout.count)
+        for (src, dst) in [(full.m, optimizer.m), (full.v, optimizer.v)] {
+            mp.layout.slice(src.base, into: local.base)
+            dst.base.update(from: local.base + optimizer.range.lowerBound, count: optimizer.range.count)
+        }
+        optimizer.setStepCount(full.stepCount)
+        return state
+    }
+}

@@ -1,0 +1,91 @@
+import MonolithKernels
+@testable import MonolithModel
+@testable import MonolithParallel
+import Testing
+
+/// A whole GPT split over tensor × pipeline ranks (threads) and run through the pipeline plan,
+/// against the single-process ``GPT`` on the same micro-batches: the same summed loss, and on
+/// every rank local gradients equal to ``ShardLayout``'s slice of the full gradients (the tied
+/// embedding's two copies summed over the embedding group). A vocabulary of 11 padded to 128·tp
+/// makes some vocabulary shards all padding; recompute must not change a bit of the math.
+@Suite("Model shard")
+struct ModelShardTests {
+    static let config = GPTConfig(nLayer: 4, nHead: 4, nEmbd: 32, vocabSize: 11, contextLength: 6)
+    static let (batch, seq, microBatches) = (2, 6, 4)
+
+    struct Reference { let weights: [Float], grads: [Float], loss: Float, ids: [[Int32]], targets: [[Int32]] }
+
+    static func reference() throws -> Reference {
+        let pool = WorkerPool(threads: 1)
+        let full = try GPT(config: config, pool: pool)
+        var g = SplitMix64(seed: 5)
+        let weights = randoms(full.layout.count, &g).map { $0 * 0.2 }
+        full.parameters.base.update(from: weights, count: weights.count)
+        let n = batch * seq
+        var ids: [[Int32]] = [], targets: [[Int32]] = [], loss: Float = 0
+        full.zeroGradients()
+        for k in 0..<microBatches {
+            let i = (0..<n).map { _ in Int32(g.next() % 11) }
+            var t = (0..<n).map { _ in Int32(g.next() % 11) }
+            t[k] = -1  // an ignored position
+            ids.append(i); targets.append(t)
+            loss += try i.withUnsafeBufferPointer { ib in
+                try t.withUnsafeBufferPointer { tb in
+                    try full.forward(ids: ib.baseAddress!, targets: tb.baseAddress!, batch: batch, seqLen: seq)!
+                }
+            }
+            full.backward(lossScale: 0.25)
+        }
+        return Reference(weights: weights, grads: full.gradients.toArray(), loss: loss, ids: ids, targets: targets)
+    }
+
+    @Test("sharded model equals GPT: loss and gradients",
+          arguments: [(1, 1, 1, ActivationRecompute.none), (2, 1, 1, .none), (4, 1, 1, .none), (1, 2, 1, .none),
+                      (1, 2, 2, .none), (2, 2, 1, .none), (2, 2, 2, .selective), (1, 1, 1, .full(every: 1)),
+                      (2, 2, 1, .full(every: 2)), (1, 4, 1, .selective)])
+    func shardedModel(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute) throws {
+        let ref = try Self.reference()
+        let grid = try ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: 1)
+        let results = try InProcessWorld(size: tp * pp).run { world -> (Float, [Float], [Float]) in
+            let pool = WorkerPool(threads: 1)
+            let groups = try ParallelGroups(world: world, grid: grid)
+            let c = groups.coordinates
+            let layout = ShardLayout(config: Self.config, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp, virtualStages: v)
+            let shard = ModelShard(layout: layout, tensor: groups.tensor, batch: Self.batch, seqLen: Self.seq, recompute: recompute,
+                                   pool: pool)
+            shard.load(fullParameters: ref.weights)
+            let plan = try PipelineSchedule(stages: pp, microBatches: Self.microBatches, virtualStages: v, stage: c.pp)
+            let stage = PipelineStage(shard: shard, schedule: plan)
+            try stage.run(ids: ref.ids, targets: ref.targets, lossScale: 0.25, group: groups.pipeline)
+            if let emb = groups.embedding, let tied = layout.tiedEmbedding {
+                try emb.allReduce(UnsafeMutableBufferPointer(start: shard.gradients.base + tied.lowerBound, count: tied.count), op: .sum)
+            }
+            let loss = try groups.pipeline.allReduce(stage.lossSum, op: .sum)
+            let expected = FloatBuffer(count: layout.count)
+            layout.slice(ref.grads, into: expected.base)
+            return (loss, shard.gradients.toArray(), expected.toArray())
+        }
+        for (loss, got, want) in results {
+            #expect(abs(loss - ref.loss) <= 1e-5 * ref.loss, "tp \(tp) pp \(pp) loss \(loss) vs \(ref.loss)")
+            expectClose(got, want, "tp \(tp) pp \(pp) v \(v) \(recompute) gradients", tolerance: 1e-5)
+        }
+    }
+
+    @Test("the canonical spans of a replica's shards assemble every parameter exactly once",
+          arguments: [(1, 1, 1), (2, 1, 1), (4, 2, 1), (2, 2, 2), (1, 4, 1)])
+    func assembly(tp: Int, pp: Int, v: Int) {
+        let full = ParameterLayout(config: Self.config)
+        var covered = [Int](repeating: 0, count: full.count)
+        var ones = [Float](repeating: 0, count: full.count)
+        for s in 0..<pp {
+            for r in 0..<tp {
+                let layout = ShardLayout(config: Self.config, tensorParallel: tp, tensorRank: r, stages: pp, stage: s, virtualStages: v)
+                let local = [Float](repeating: 1, count: layout.count)
+                layout.scatter(local, into: &ones)
+                for e in layout.entries where e.canonical { for sp in e.spans { for j in sp.full..<(sp.full + sp.count) { covered[j] += 1 } } }
+            }
+        }
+        #expect(covered.allSatisfy { $0 == 1 }, "every element once (tp \(tp) pp \(pp) v \(v))")
+        #expect(ones.allSatisfy { $0 == 1 })
+    }
+}
