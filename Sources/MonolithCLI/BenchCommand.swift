@@ -22,6 +22,8 @@ struct BenchTrain: ParsableCommand {
         commandName: "train", abstract: "Time full training steps (forward, backward, clip, AdamW) on random tokens.")
 
     @Option(help: "Model preset: \(GPTConfig.presetNames.joined(separator: ", ")).") var preset = "gpt2-124m"
+    @Option(help: "Override the preset's layer count (e.g. a balanced model for pipeline timings).") var layers: Int?
+    @Option(help: "Override the preset's vocabulary size.") var vocab: Int?
     @Option(help: "Micro-batch size B.") var batch = 4
     @Option(help: "Sequence length T.") var seq = 256
     @Option(help: "Timed steps (after one warm-up step).") var steps = 5
@@ -43,9 +45,12 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         configureThreads(threads)
-        guard let config = GPTConfig.preset(preset) else {
+        guard var config = GPTConfig.preset(preset) else {
             throw ValidationError("unknown preset '\(preset)'; choose one of: \(GPTConfig.presetNames.joined(separator: ", "))")
         }
+        if let layers { config.nLayer = layers }
+        if let vocab { config.vocabSize = vocab }
+        do { try config.validate() } catch { throw ValidationError("--layers/--vocab: \(error)") }
         var runtime: ParallelRuntime? = nil
         var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: recompute)
         section.recomputeEvery = recomputeEvery
@@ -69,7 +74,7 @@ struct BenchTrain: ParsableCommand {
         } else {
             print("""
                 \(prefix)dp \(result.dataParallel) ZeRO \(result.zeroStage): communication \(String(format: "%.1f%%", 100 * result.communicationFraction)) of the median step
-                \(prefix)tp \(result.tensorParallel) pp \(result.pipelineParallel) v \(result.virtualStages) m \(result.microBatches): pipeline wait \(String(format: "%.1f%%", 100 * result.pipelineWaitFraction)) of the median step (1F1B bubble in theory \(String(format: "%.1f%%", 100 * result.theoreticalBubble))); activations \(String(format: "%.2f", Double(result.activationBytes) / 1e6)) MB, recompute \(result.recompute)
+                \(prefix)tp \(result.tensorParallel) pp \(result.pipelineParallel) v \(result.virtualStages) m \(result.microBatches): pipeline wait \(String(format: "%.1f%%", 100 * result.pipelineWaitFraction)) of the median step (1F1B bubble in theory \(String(format: "%.1f%%", 100 * result.theoreticalBubble))); activations \(String(format: "%.2f", Double(result.activationBytes) / 1e6)) MB, recompute \(result.recompute); training state \(String(format: "%.2f", Double(result.stateBytes) / 1e6)) MB
                 \(prefix)preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
                 \(prefix)median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
                 \(String(format: "%.1f", result.gflops)) GFLOP/s, MFU \(String(format: "%.1f%%", 100 * result.mfu)) \

@@ -39,6 +39,8 @@ public struct TrainBenchmarkResult: Codable, Sendable {
     /// Activation recompute mode and the activation bytes this rank allocated.
     public var recompute = "none"
     public var activationBytes = 0
+    /// This rank's parameters, gradients, both Adam moments and backward temporaries, in bytes.
+    public var stateBytes = 0
 
     enum CodingKeys: String, CodingKey {
         case msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_second", gflops, mfu
@@ -47,7 +49,7 @@ public struct TrainBenchmarkResult: Codable, Sendable {
         case dataParallel = "dp", zeroStage = "zero", communicationFraction = "communication_fraction"
         case tensorParallel = "tp", pipelineParallel = "pp", virtualStages = "virtual_stages", microBatches = "micro_batches"
         case pipelineWaitFraction = "pipeline_wait_fraction", theoreticalBubble = "theoretical_bubble", recompute
-        case activationBytes = "activation_bytes"
+        case activationBytes = "activation_bytes", stateBytes = "state_bytes"
     }
 }
 
@@ -121,7 +123,12 @@ public enum TrainBenchmark {
             result.theoreticalBubble = Double(pp - 1) / Double(mp.layout.virtualStages * microBatches)
             result.recompute = mp.recompute.description
             result.activationBytes = trainer.peakActivationBytes
+            result.stateBytes = trainer.shard!.stateBytes
+        } else {
+            result.activationBytes = (model.activations?.count ?? 0) * 4
+            result.stateBytes = (model.parameters.count + model.gradients.count) * 4
         }
+        result.stateBytes += (trainer.optimizer.m.count + trainer.optimizer.v.count) * 4
         result.microBatches = microBatches
         return result
     }
