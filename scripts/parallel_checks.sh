@@ -88,6 +88,19 @@ for spec in "1 1 selective 1" "1 1 full 1" "2 2 full 1" "2 2 selective 1" "1 2 f
     fi
 done
 
+# Sequence parallelism (LayerNorm/residual regions split by rows over the tensor group).
+for spec in "2 1 1 0" "4 1 1 0" "2 2 1 0" "2 1 2 1" "2 2 2 2"; do
+    read -r tp pp dp zero <<<"$spec"
+    np=$((tp * pp * dp)); name="sp_tp${tp}pp${pp}dp${dp}z${zero}"
+    label="sequence parallel tp $tp pp $pp dp $dp zero $zero (-np $np)"
+    if run "$name" "$np" --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero" \
+           --parallel.sequence_parallel true; then
+        compare "$name" "$label"
+    else
+        fail "$label: exit status $?" "$work/$name.log"
+    fi
+done
+
 # Layout-independent checkpoints: save under one layout at step 10, resume under another to 20,
 # compare with the uninterrupted single process.
 resume_check() {  # NAME FROM_DIR FROM_LABEL NP [flags…]

@@ -28,6 +28,10 @@ public final class ModelShard {
     public let batch: Int, seqLen: Int
     /// What backward recomputes.
     public let recompute: ActivationRecompute
+    /// Whether the LayerNorm/residual regions hold only `rows` of the `B·T` tokens.
+    public let sequenceParallel: Bool
+    /// Rows of the residual stream on this rank: `B·T`, or `B·T/tp` with sequence parallelism.
+    public let rows: Int
     public let pool: WorkerPool
     let temps: TensorParallelBlockTemporaries
     /// The shared set that fully recomputed blocks run in.
@@ -39,10 +43,13 @@ public final class ModelShard {
 
     /// A zeroed shard; `bufferCount` pads the flat buffers (ZeRO's equal slots).
     public init(layout: ShardLayout, tensor: any Communicator, batch: Int, seqLen: Int, recompute: ActivationRecompute = .none,
-                bufferCount: Int = 0, pool: WorkerPool = .shared) {
+                sequenceParallel: Bool = false, bufferCount: Int = 0, pool: WorkerPool = .shared) {
         precondition(tensor.size == layout.tensorParallel && tensor.rank == layout.tensorRank,
                      "tensor group \(tensor.name) does not match the layout's tensor rank")
+        precondition(!sequenceParallel || (batch * seqLen) % tensor.size == 0, "sequence parallelism needs B·T divisible by tp")
         self.layout = layout; self.tensor = tensor; self.batch = batch; self.seqLen = seqLen; self.recompute = recompute
+        self.sequenceParallel = sequenceParallel
+        rows = sequenceParallel ? batch * seqLen / tensor.size : batch * seqLen
         self.pool = pool
         parameters = FloatBuffer(count: max(bufferCount, layout.count))
         gradients = FloatBuffer(count: max(bufferCount, layout.count))
@@ -51,7 +58,8 @@ public final class ModelShard {
                                                tensorParallel: layout.tensorParallel, pool: pool)
         let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
         scratch = anyFull ? TensorParallelBlockActivations(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
-                                                           tensorParallel: layout.tensorParallel, temps: temps) : nil
+                                                           tensorParallel: layout.tensorParallel,
+                                                           sequenceParallel: sequenceParallel, temps: temps) : nil
         lnScratch = FloatBuffer(count: LayerNorm.scratchCount(channels: c.nEmbd, pool: pool))
     }
 
@@ -77,13 +85,13 @@ public final class ModelShard {
     // MARK: Forward
 
     /// Runs chunk `acts.chunk` on one micro-batch: from the tokens `ids` on the first virtual stage,
-    /// else from `input` (`[B·T, C]`, the previous virtual stage's output). Returns the summed loss
+    /// else from `input` (`[rows, C]`, the previous virtual stage's output). Returns the summed loss
     /// and its token count on the last virtual stage (`targets` are global ids, −1 ignored), else
     /// writes the chunk's output to `output` and returns nil.
     @discardableResult
     public func forward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], input: UnsafePointer<Float>?,
                         output: UnsafeMutablePointer<Float>?) throws(CommError) -> (sum: Double, count: Int)? {
-        let n = batch * seqLen, c = config.nEmbd
+        let c = config.nEmbd, n = rows
         if let input { acts.encoded.base.update(from: input, count: n * c) } else { try embed(ids, into: acts.encoded.base) }
         var x = UnsafePointer(acts.encoded.base)
         for l in acts.layers {
@@ -100,16 +108,27 @@ public final class ModelShard {
         return try head.forward(x, shard: self, targets: targets)
     }
 
+    /// Token embedding summed over the vocabulary shards (all-reduced, or reduce-scattered to this
+    /// rank's rows), plus the positions of those rows.
     func embed(_ ids: [Int32], into out: UnsafeMutablePointer<Float>) throws(CommError) {
         let n = batch * seqLen, c = config.nEmbd, t = seqLen, p = parameters.base
+        let looked = sequenceParallel ? temps.full : out
         ids.withUnsafeBufferPointer {
-            VocabParallelEmbedding.forward(output: out, ids: $0.baseAddress!, count: n, weight: p + layout.wte!, width: c,
+            VocabParallelEmbedding.forward(output: looked, ids: $0.baseAddress!, count: n, weight: p + layout.wte!, width: c,
                                            shard: layout.vocab, pool: pool)
         }
-        try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: out, count: n * c), group: tensor)
-        let wpe = p + layout.wpe!
-        for r in 0..<n { Residual.add(output: out + r * c, out + r * c, wpe + (r % t) * c, count: c, pool: .serial) }
+        if sequenceParallel {
+            try ReduceScatterToSequenceParallelRegion.forward(UnsafeBufferPointer(start: looked, count: n * c),
+                                                              into: UnsafeMutableBufferPointer(start: out, count: rows * c), group: tensor)
+        } else {
+            try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: out, count: n * c), group: tensor)
+        }
+        let wpe = p + layout.wpe!, first = firstRow
+        for r in 0..<rows { Residual.add(output: out + r * c, out + r * c, wpe + ((first + r) % t) * c, count: c, pool: .serial) }
     }
+
+    /// Global index of this rank's first residual row.
+    var firstRow: Int { sequenceParallel ? tensor.rank * rows : 0 }
 
     // MARK: Backward
 
@@ -119,7 +138,7 @@ public final class ModelShard {
     /// stage, writes ∂L/∂input to `inputGradient`.
     public func backward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], lossScale: Float,
                          outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?) throws(CommError) {
-        let n = batch * seqLen, c = config.nEmbd
+        let n = rows, c = config.nEmbd
         let dres = acts.dresidual.base
         if let outputGradient { dres.update(from: outputGradient, count: n * c) }
         else { try acts.head!.backward(into: dres, shard: self, targets: targets, lossScale: lossScale) }
@@ -136,11 +155,21 @@ public final class ModelShard {
         }
         if layout.isFirst(chunk: acts.chunk) {
             // The embedding sum's backward (ReduceFrom) is the identity: each rank adds its own rows.
-            let t = seqLen, dwpe = gradients.base + layout.wpe!
-            for r in 0..<n { Residual.add(output: dwpe + (r % t) * c, dwpe + (r % t) * c, dres + r * c, count: c, pool: .serial) }
+            let t = seqLen, dwpe = gradients.base + layout.wpe!, first = firstRow
+            for r in 0..<n {
+                let pos = (first + r) % t
+                Residual.add(output: dwpe + pos * c, dwpe + pos * c, dres + r * c, count: c, pool: .serial)
+            }
+            var full = UnsafePointer(dres)
+            if sequenceParallel {
+                try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: dres, count: n * c),
+                                                                   into: UnsafeMutableBufferPointer(start: temps.full, count: batch * seqLen * c),
+                                                                   group: tensor)
+                full = UnsafePointer(temps.full)
+            }
             ids.withUnsafeBufferPointer {
-                VocabParallelEmbedding.backward(weightGradient: gradients.base + layout.wte!, outputGradient: dres,
-                                                ids: $0.baseAddress!, count: n, width: c, shard: layout.vocab)
+                VocabParallelEmbedding.backward(weightGradient: gradients.base + layout.wte!, outputGradient: full,
+                                                ids: $0.baseAddress!, count: batch * seqLen, width: c, shard: layout.vocab)
             }
         } else {
             inputGradient!.update(from: dres, count: n * c)
@@ -164,7 +193,7 @@ public final class ChunkActivations {
     let dresidual: FloatBuffer
 
     init(shard: ModelShard, chunk: Int) {
-        let c = shard.config, n = shard.batch * shard.seqLen, tp = shard.layout.tensorParallel
+        let c = shard.config, n = shard.rows, tp = shard.layout.tensorParallel
         self.chunk = chunk
         layers = shard.layout.chunkLayers[chunk]
         encoded = FloatBuffer(count: n * c.nEmbd)
@@ -174,7 +203,7 @@ public final class ChunkActivations {
             if !shard.recompute.recomputesBlock(l) {
                 blocks[l] = TensorParallelBlockActivations(batch: shard.batch, seqLen: shard.seqLen, channels: c.nEmbd, heads: c.nHead,
                                                            tensorParallel: tp, keepProbabilities: shard.recompute.keepsProbabilities,
-                                                           temps: shard.temps)
+                                                           sequenceParallel: shard.sequenceParallel, temps: shard.temps)
             }
             if l > layers.lowerBound && shard.recompute.recomputesBlock(l - 1) { saved[l] = FloatBuffer(count: n * c.nEmbd) }
         }
@@ -203,8 +232,8 @@ final class HeadActivations {
     var count = 0
 
     init(shard: ModelShard) {
-        let n = shard.batch * shard.seqLen, c = shard.config.nEmbd, v = shard.layout.vocab.count
-        let sizes = [n * c, n * c, n, n, n * v, n, n, n * c]
+        let n = shard.batch * shard.seqLen, rows = shard.rows, c = shard.config.nEmbd, v = shard.layout.vocab.count
+        let sizes = [rows * c, n * c, rows, rows, n * v, n, n, n * c]
         buffer = FloatBuffer(count: sizes.map(round16).reduce(0, +))
         var cursor = buffer.base
         let p = sizes.map { k -> UnsafeMutablePointer<Float> in defer { cursor += round16(k) }; return cursor }
@@ -216,10 +245,15 @@ final class HeadActivations {
     func forward(_ x: UnsafePointer<Float>, shard s: ModelShard, targets: [Int32]) throws(CommError) -> (sum: Double, count: Int) {
         let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, p = s.parameters.base, L = s.layout
         // Kept: the last block's output may live in the recompute scratch.
-        input.update(from: x, count: n * c)
-        LayerNorm.forward(output: lnf, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!, bias: p + L.lnf! + c,
-                          rows: n, channels: c, eps: s.config.layerNormEpsilon, pool: s.pool)
-        CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
+        input.update(from: x, count: s.rows * c)
+        LayerNorm.forward(output: lnf + s.firstRow * c, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!, bias: p + L.lnf! + c,
+                          rows: s.rows, channels: c, eps: s.config.layerNormEpsilon, pool: s.pool)
+        if s.sequenceParallel {
+            // GatherFromSequenceParallelRegion in place: the rows were written at this rank's block.
+            try s.tensor.allGather(inPlace: UnsafeMutableBufferPointer(start: lnf, count: n * c))
+        } else {
+            CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
+        }
         gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.wte!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
         let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
             try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
@@ -239,10 +273,18 @@ final class HeadActivations {
         }
         gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.wte!, ldc: c, pool: s.pool)
         gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.wte!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
-        try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dln, count: n * c), group: s.tensor)
-        dres.update(repeating: 0, count: n * c)
-        LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: dln, input: input,
-                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: n, channels: c, scratch: s.lnScratch.base,
+        var drows = UnsafePointer(dln)
+        if s.sequenceParallel {
+            try GatherFromSequenceParallelRegion.backward(UnsafeBufferPointer(start: dln, count: n * c),
+                                                          into: UnsafeMutableBufferPointer(start: s.temps.dlnRows, count: s.rows * c),
+                                                          group: s.tensor)
+            drows = UnsafePointer(s.temps.dlnRows)
+        } else {
+            try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dln, count: n * c), group: s.tensor)
+        }
+        dres.update(repeating: 0, count: s.rows * c)
+        LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: drows, input: input,
+                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, channels: c, scratch: s.lnScratch.base,
                            pool: s.pool)
     }
 }

@@ -37,7 +37,7 @@ public final class PipelineStage {
     public func run(ids: [[Int32]], targets: [[Int32]], lossScale: Float, group: any Communicator) throws {
         precondition(ids.count == schedule.microBatches && targets.count == schedule.microBatches, "one id array per micro-batch")
         lossSum = 0
-        let n = shard.batch * shard.seqLen * shard.config.nEmbd, v = schedule.virtualStages
+        let n = shard.rows * shard.config.nEmbd, v = schedule.virtualStages
         let runner = PipelineRunner(schedule: schedule, group: group, activationCount: n)
         lastWaitSeconds = try runner.run(forward: { action, input, output in
             let acts = take(chunk: action.chunk)

@@ -34,6 +34,9 @@ public struct ShardLayout: Sendable {
         public let decay: Bool
         /// This rank holds the canonical copy (see the type's discussion).
         public let canonical: Bool
+        /// Every tensor rank holds the whole tensor (LayerNorms, row-parallel biases, positions):
+        /// with sequence parallelism their gradients are partial and summed over the tensor group.
+        public let replicated: Bool
     }
 
     /// The full model.
@@ -67,10 +70,10 @@ public struct ShardLayout: Sendable {
         self.chunkLayers = chunkLayers
         let c = config.nEmbd, w = c / tp, replicatedCanonical = r == 0
         var entries: [Entry] = [], cursor = 0, blocks: [Int: BlockOffsets] = [:]
-        func add(_ name: String, _ count: Int, _ spans: [Span], canonical: Bool) {
+        func add(_ name: String, _ count: Int, _ spans: [Span], canonical: Bool, replicated: Bool = false) {
             let spec = full.spec(named: name)!
             entries.append(Entry(name: name, range: cursor..<(cursor + count), spans: Self.merged(spans), decay: spec.decay,
-                                 canonical: canonical))
+                                 canonical: canonical, replicated: replicated))
             cursor += count
         }
         for l in chunkLayers.flatMap({ Array($0) }) {
@@ -78,7 +81,7 @@ public struct ShardLayout: Sendable {
             let o = BlockOffsets(packedFrom: cursor, counts: TensorParallelBlockTensors.counts(channels: c, tensorParallel: tp))
             blocks[l] = o
             func replicated(_ name: String, _ fo: Int, _ lo: Int) {
-                add(p + name, c, [Span(full: fo, local: lo, count: c)], canonical: replicatedCanonical)
+                add(p + name, c, [Span(full: fo, local: lo, count: c)], canonical: replicatedCanonical, replicated: true)
             }
             replicated("ln_1.weight", f.ln1w, o.ln1w)
             replicated("ln_1.bias", f.ln1b, o.ln1b)
@@ -114,12 +117,14 @@ public struct ShardLayout: Sendable {
             wte = embedding(canonical: true)
             wpe = cursor
             add("transformer.wpe.weight", config.contextLength * c,
-                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical)
+                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical, replicated: true)
         }
         if last {
             lnf = cursor
-            add("transformer.ln_f.weight", c, [Span(full: full.lnfW, local: cursor, count: c)], canonical: replicatedCanonical)
-            add("transformer.ln_f.bias", c, [Span(full: full.lnfB, local: cursor, count: c)], canonical: replicatedCanonical)
+            add("transformer.ln_f.weight", c, [Span(full: full.lnfW, local: cursor, count: c)], canonical: replicatedCanonical,
+                replicated: true)
+            add("transformer.ln_f.bias", c, [Span(full: full.lnfB, local: cursor, count: c)], canonical: replicatedCanonical,
+                replicated: true)
             // The lm_head's copy of the tied embedding; kept equal to the first stage's by summing
             // their gradients over the embedding group.
             if !first { wte = embedding(canonical: false) }
@@ -136,6 +141,9 @@ public struct ShardLayout: Sendable {
 
     /// Weight-decay runs over the local buffer, for ``AdamW``.
     public var decayRuns: [(range: Range<Int>, decay: Bool)] { entries.map { ($0.range, $0.decay) } }
+
+    /// Local ranges of the tensors every tensor rank holds whole.
+    public var replicatedRanges: [Range<Int>] { entries.filter(\.replicated).map(\.range) }
 
     /// Local ranges of the canonical copies: the elements this rank counts in the gradient norm.
     public var canonicalRanges: [Range<Int>] { entries.filter(\.canonical).map(\.range) }

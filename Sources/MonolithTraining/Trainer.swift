@@ -70,7 +70,8 @@ public final class Trainer {
         if let mp = modelParallel {
             precondition(dataParallel != nil && microBatch != nil, "model parallelism needs a data-parallel context and the micro-batch shape")
             let s = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch!.batch, seqLen: microBatch!.seqLen,
-                               recompute: mp.recompute, bufferCount: dataParallel!.bufferCount, pool: model.pool)
+                               recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dataParallel!.bufferCount,
+                               pool: model.pool)
             s.load(fullParameters: model.parameters.base)
             shard = s
             self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,

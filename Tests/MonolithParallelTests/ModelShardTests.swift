@@ -40,10 +40,11 @@ struct ModelShardTests {
     }
 
     @Test("sharded model equals GPT: loss and gradients",
-          arguments: [(1, 1, 1, ActivationRecompute.none), (2, 1, 1, .none), (4, 1, 1, .none), (1, 2, 1, .none),
-                      (1, 2, 2, .none), (2, 2, 1, .none), (2, 2, 2, .selective), (1, 1, 1, .full(every: 1)),
-                      (2, 2, 1, .full(every: 2)), (1, 4, 1, .selective)])
-    func shardedModel(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute) throws {
+          arguments: [(1, 1, 1, ActivationRecompute.none, false), (2, 1, 1, .none, false), (4, 1, 1, .none, false),
+                      (1, 2, 1, .none, false), (1, 2, 2, .none, false), (2, 2, 1, .none, false), (2, 2, 2, .selective, false),
+                      (1, 1, 1, .full(every: 1), false), (2, 2, 1, .full(every: 2), false), (1, 4, 1, .selective, false),
+                      (2, 1, 1, .none, true), (4, 1, 1, .full(every: 1), true), (2, 2, 2, .selective, true)])
+    func shardedModel(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute, sequenceParallel: Bool) throws {
         let ref = try Self.reference()
         let grid = try ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: 1)
         let results = try InProcessWorld(size: tp * pp).run { world -> (Float, [Float], [Float]) in
@@ -52,11 +53,17 @@ struct ModelShardTests {
             let c = groups.coordinates
             let layout = ShardLayout(config: Self.config, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp, virtualStages: v)
             let shard = ModelShard(layout: layout, tensor: groups.tensor, batch: Self.batch, seqLen: Self.seq, recompute: recompute,
-                                   pool: pool)
+                                   sequenceParallel: sequenceParallel, pool: pool)
             shard.load(fullParameters: ref.weights)
             let plan = try PipelineSchedule(stages: pp, microBatches: Self.microBatches, virtualStages: v, stage: c.pp)
             let stage = PipelineStage(shard: shard, schedule: plan)
             try stage.run(ids: ref.ids, targets: ref.targets, lossScale: 0.25, group: groups.pipeline)
+            if sequenceParallel {
+                // Each rank saw only its rows: the replicated tensors' gradients are partial.
+                for r in layout.replicatedRanges {
+                    try groups.tensor.allReduce(UnsafeMutableBufferPointer(start: shard.gradients.base + r.lowerBound, count: r.count), op: .sum)
+                }
+            }
             if let emb = groups.embedding, let tied = layout.tiedEmbedding {
                 try emb.allReduce(UnsafeMutableBufferPointer(start: shard.gradients.base + tied.lowerBound, count: tied.count), op: .sum)
             }
@@ -67,7 +74,7 @@ struct ModelShardTests {
         }
         for (loss, got, want) in results {
             #expect(abs(loss - ref.loss) <= 1e-5 * ref.loss, "tp \(tp) pp \(pp) loss \(loss) vs \(ref.loss)")
-            expectClose(got, want, "tp \(tp) pp \(pp) v \(v) \(recompute) gradients", tolerance: 1e-5)
+            expectClose(got, want, "tp \(tp) pp \(pp) v \(v) \(recompute) sp \(sequenceParallel) gradients", tolerance: 1e-5)
         }
     }
 

@@ -20,11 +20,14 @@ public struct ModelParallelContext: Sendable {
     public let replica: any Communicator
     /// What backward recomputes.
     public let recompute: ActivationRecompute
+    /// Sequence parallelism in the LayerNorm/residual regions (tp > 1).
+    public let sequenceParallel: Bool
 
     /// A context from this rank's groups; `layout` must match their coordinates.
     public init(layout: ShardLayout, tensor: any Communicator, pipeline: any Communicator, embedding: (any Communicator)?,
-                replica: any Communicator, recompute: ActivationRecompute) {
+                replica: any Communicator, recompute: ActivationRecompute, sequenceParallel: Bool = false) {
         self.layout = layout; self.tensor = tensor; self.pipeline = pipeline; self.recompute = recompute
+        self.sequenceParallel = sequenceParallel && layout.tensorParallel > 1
         self.embedding = layout.stages > 1 ? embedding : nil
         self.replica = replica
     }

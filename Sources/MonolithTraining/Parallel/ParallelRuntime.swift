@@ -40,8 +40,11 @@ public struct ParallelRuntime: Sendable {
         if (tp > 1 || pp > 1 || section.recompute != "none") && model.dropout != 0 {
             throw TrainingError("parallel.tp/pp > 1 and parallel.recompute need model.dropout = 0 for now (got \(model.dropout))")
         }
-        if section.sequenceParallel {
-            throw TrainingError("parallel.sequence_parallel is not implemented in the trainer yet (its regions are in MonolithParallel); set it to false")
+        if section.sequenceParallel && tp == 1 {
+            throw TrainingError("parallel.sequence_parallel needs parallel.tp > 1 (it splits the LayerNorm regions over the tensor group)")
+        }
+        if section.sequenceParallel && (microBatch * model.contextLength) % tp != 0 {
+            throw TrainingError("parallel.sequence_parallel: micro-batch × context = \(microBatch * model.contextLength) tokens do not split over tp \(tp)")
         }
         let groups = try ParallelGroups(world: world, grid: grid)
         var modelParallel: ModelParallelContext? = nil
@@ -52,7 +55,8 @@ public struct ParallelRuntime: Sendable {
                                      virtualStages: section.virtualStages)
             modelParallel = ModelParallelContext(layout: layout, tensor: groups.tensor, pipeline: groups.pipeline,
                                                  embedding: groups.embedding, replica: groups.modelParallel,
-                                                 recompute: ActivationRecompute(section.recompute, every: section.recomputeEvery)!)
+                                                 recompute: ActivationRecompute(section.recompute, every: section.recomputeEvery)!,
+                                                 sequenceParallel: section.sequenceParallel)
             count = layout.count
         }
         return ParallelRuntime(groups: groups,

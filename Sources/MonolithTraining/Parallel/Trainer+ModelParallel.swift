@@ -8,7 +8,9 @@ extension Trainer {
     ///
     /// 1. This replica's micro-batches run through the ``PipelineStage`` (1F1B or interleaved; with
     ///    one stage simply forward then backward per micro-batch), accumulating into the shard's
-    ///    local gradients. Under ZeRO 2 with one stage, each micro-batch is reduce-scattered at once.
+    ///    local gradients; with sequence parallelism the replicated tensors' partial gradients are
+    ///    summed over the tensor group. Under ZeRO 2 with one stage, each micro-batch is
+    ///    reduce-scattered at once.
     /// 2. The two copies of the tied embedding (first and last stage) sum their gradients over the
     ///    embedding group, so both take the same update.
     /// 3. Data parallelism as for a whole model: all-reduce (ZeRO 0) or reduce-scatter (1, 2).
@@ -33,10 +35,12 @@ extension Trainer {
         if gradientShard != nil && layout.stages == 1 {
             for mb in local {
                 lossSum += try runStage([mb], scale: scale, mp: mp)
+                if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
                 try reduceScatterMicroBatch(dp, gradients: grads, timed: timed)
             }
         } else {
             lossSum = try runStage(local, scale: scale, mp: mp)
+            if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
             if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
         }
         // Before ZeRO splits the buffer: the tied copies are in the full-length gradient.
@@ -90,6 +94,20 @@ extension Trainer {
         step += 1
         lastCommunicationSeconds = comm
         return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
+    }
+
+    /// Sequence parallelism: each tensor rank saw only its rows in the LayerNorm/residual regions, so
+    /// the gradients of the tensors every rank holds whole (LayerNorms, row-parallel biases,
+    /// positions) are partial; sum them over the tensor group (Megatron's
+    /// `allreduce_sequence_parallel_grads`), packed into one buffer.
+    private func sumReplicatedGradients(_ grads: FloatBuffer, mp: ModelParallelContext) throws {
+        let ranges = mp.layout.replicatedRanges
+        var packed = [Float](repeating: 0, count: ranges.map(\.count).reduce(0, +))
+        var k = 0
+        for r in ranges { for i in r { packed[k] = grads.base[i]; k += 1 } }
+        try mp.tensor.allReduce(&packed, op: .sum)
+        k = 0
+        for r in ranges { for i in r { grads.base[i] = packed[k]; k += 1 } }
     }
 
     /// Runs `batches` through this stage's plan; returns the summed micro-batch losses (last stage).
