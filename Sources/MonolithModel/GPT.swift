@@ -49,14 +49,20 @@ public final class GPT {
     ///   empty (a model-parallel trainer keeps its gradients in the shards and uses the full model
     ///   only to assemble checkpoints and run evaluation); ``backward(lossScale:gradientsReady:)``
     ///   must not be called on it.
-    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0, withGradients: Bool = true) throws {
+    /// - Parameter withWeights: false makes a shape-only model with no weight storage either: the
+    ///   ranks of a model-parallel job that never evaluate hold nothing full-sized.
+    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0, withGradients: Bool = true,
+                withWeights: Bool = true) throws {
         try config.validate()
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
-        parameters = FloatBuffer(count: max(bufferCount, layout.count))
-        gradients = FloatBuffer(count: withGradients ? max(bufferCount, layout.count) : 0)
+        parameters = FloatBuffer(count: withWeights ? max(bufferCount, layout.count) : 0)
+        gradients = FloatBuffer(count: withWeights && withGradients ? max(bufferCount, layout.count) : 0)
     }
+
+    /// Whether the model has weight storage (see `withWeights`).
+    public var hasWeights: Bool { parameters.count >= layout.count }
 
     /// Number of parameters (the tied `lm_head` counted once).
     public var parameterCount: Int { layout.count }

@@ -58,11 +58,12 @@ public final class Trainer {
 
     /// Creates a trainer around `model`. With `dataParallel` alone, the model's buffers must be
     /// ``DataParallelContext/bufferCount`` long and every replica must start from the same weights.
-    /// With `modelParallel`, training runs on a ``ModelShard`` for micro-batches of `microBatch`
-    /// (sliced from `model`'s weights now); `model` may then be made without gradients.
+    /// With `modelParallel`, training runs on a ``ModelShard`` for micro-batches of `microBatch`,
+    /// sliced now from `initialWeights` (default: `model`'s); `model` may then be made without
+    /// gradients, and without weights on ranks that never evaluate (see ``assembleFullModel()``).
     public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
                 dataParallel: DataParallelContext? = nil, modelParallel: ModelParallelContext? = nil,
-                microBatch: (batch: Int, seqLen: Int)? = nil) throws {
+                microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil) throws {
         try schedule.validate()
         if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
         self.model = model
@@ -72,7 +73,8 @@ public final class Trainer {
             let s = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch!.batch, seqLen: microBatch!.seqLen,
                                recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dataParallel!.bufferCount,
                                pool: model.pool)
-            s.load(fullParameters: model.parameters.base)
+            precondition(initialWeights != nil || model.hasWeights, "a shard needs initial weights")
+            s.load(fullParameters: initialWeights ?? UnsafePointer(model.parameters.base))
             shard = s
             self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
                                        shard: dataParallel?.optimizerShard, slotSize: slot, pool: model.pool)

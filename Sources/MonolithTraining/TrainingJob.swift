@@ -73,33 +73,34 @@ public final class TrainingJob {
         }
         let log = self.log
         // Under model parallelism the training state lives in the shards; the full model is an
-        // inference-only copy for checkpoints, evaluation and samples.
+        // inference-only copy for checkpoints, evaluation and samples, kept by the logging rank
+        // only (the others build it for the initial slicing and drop it).
         let sharded = runtime?.modelParallel != nil
         let bufferCount = sharded ? 0 : runtime?.dataParallel.bufferCount ?? 0
+        var initial: GPT
         if config.model.initFrom.isEmpty {
-            model = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded)
-            model.initializeWeights(seed: config.training.seed)
+            initial = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded)
+            initial.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
             a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
             guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
-            if sharded {
-                model = try GPT(config: loaded.config, pool: loaded.pool, withGradients: false)
-                model.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
-            } else if bufferCount > loaded.parameters.count {
+            if bufferCount > loaded.parameters.count {
                 // ZeRO pads the flat buffers; copy the weights into a padded model.
-                model = try GPT(config: loaded.config, pool: loaded.pool, bufferCount: bufferCount)
-                model.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
+                initial = try GPT(config: loaded.config, pool: loaded.pool, bufferCount: bufferCount)
+                initial.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
             } else {
-                model = loaded
+                initial = loaded
             }
         }
+        let keepsWeights = !sharded || runtime!.isLoggingRank
+        model = keepsWeights ? initial : try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false)
         if let runtime {
             let mem = runtime.dataParallel.memoryPerRank
-            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; plus a %.2f MB full-weight copy for checkpoints and evaluation; recompute %@)",
+            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; recompute %@; the logging rank also keeps a %.2f MB full-weight copy for evaluation and samples)",
                                              runtime.dataParallel.shards.count, model.parameterCount,
-                                             Double(model.parameterCount) * 4 / 1e6, runtime.modelParallel!.recompute.description) : ""
+                                             runtime.modelParallel!.recompute.description, Double(model.parameterCount) * 4 / 1e6) : ""
             log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB%@",
                        runtime.groups.grid.description, config.parallel.zero, Double(mem.parameters) / 1e6,
                        Double(mem.gradients) / 1e6, Double(mem.optimizer) / 1e6, shardNote))
@@ -109,7 +110,8 @@ public final class TrainingJob {
                               schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
                               gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel,
                               modelParallel: runtime?.modelParallel,
-                              microBatch: (config.training.microBatch, config.model.contextLength))
+                              microBatch: (config.training.microBatch, config.model.contextLength),
+                              initialWeights: sharded ? UnsafePointer(initial.parameters.base) : nil)
         store = CheckpointStore(root: config.logging.outDir + "/checkpoints")
         state.data = data.state
         state.sampleRNG = config.training.seed ^ 0x5EED

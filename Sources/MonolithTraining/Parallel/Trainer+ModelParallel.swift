@@ -128,10 +128,11 @@ extension Trainer {
     public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
 
     /// Gathers the full weights into ``model`` on the first data-parallel replica (a collective
-    /// over every rank; the other replicas return at once). A no-op without model parallelism.
+    /// over every rank; the other replicas return at once). Ranks whose `model` has no weight
+    /// storage take part through a temporary buffer. A no-op without model parallelism.
     public func assembleFullModel() throws {
         guard let mp = modelParallel, let shard, dataParallel!.rank == 0 else { return }
-        let full = model.parameters
+        let full = model.hasWeights ? model.parameters : FloatBuffer(count: model.layout.count)
         full.zero(pool: model.pool)
         mp.layout.scatter(shard.parameters.base, into: full.base)
         try mp.replica.allReduce(UnsafeMutableBufferPointer(start: full.base, count: model.layout.count), op: .sum)
@@ -169,8 +170,9 @@ extension Trainer {
     public func restore(from store: CheckpointStore, step: Int) throws -> TrainerState {
         guard let mp = modelParallel, let shard else { return try store.load(step: step, model: model, optimizer: optimizer) }
         let full = try AdamW(config: optimizer.config, layout: model.layout, pool: model.pool)
-        let state = try store.load(step: step, model: model, optimizer: full)
-        shard.load(fullParameters: model.parameters.base)
+        let weights = model.hasWeights ? model : try GPT(config: model.config, pool: model.pool, withGradients: false)
+        let state = try store.load(step: step, model: weights, optimizer: full)
+        shard.load(fullParameters: weights.parameters.base)
         let local = FloatBuffer(count: mp.layout.count)
         for (src, dst) in [(full.m, optimizer.m), (full.v, optimizer.v)] {
             mp.layout.slice(src.base, into: local.base)
