@@ -2,9 +2,10 @@
 """Compares two `monolith train` output directories: per-step training losses (metrics.jsonl) and
 the parameters of the final checkpoint (model.safetensors, read with numpy).
 
-Usage: compare_runs.py REFERENCE CANDIDATE STEP [TOLERANCE]
+Usage: compare_runs.py REFERENCE CANDIDATE STEP [TOLERANCE [PARAM_TOLERANCE]]
 Prints one line and exits 1 when the losses differ by more than TOLERANCE relative (default 1e-5)
-or any parameter differs by more than TOLERANCE times the largest reference parameter magnitude.
+or any parameter differs by more than PARAM_TOLERANCE (default TOLERANCE) times the largest
+reference parameter magnitude.
 """
 import json
 import struct
@@ -39,6 +40,7 @@ def tensors(path):
 def main():
     ref, cand, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
     tol = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-5
+    param_tol = float(sys.argv[5]) if len(sys.argv) > 5 else tol
     la, lb = losses(ref), losses(cand)
     steps = sorted(la)
     if sorted(lb) != steps:
@@ -52,9 +54,9 @@ def main():
         return 1
     scale = max(float(np.abs(t).max()) for t in pa.values())
     param_err = max(float(np.abs(pa[k] - pb[k]).max()) for k in pa) / scale
-    ok = loss_err <= tol and param_err <= tol
+    ok = loss_err <= tol and param_err <= param_tol
     print(f"{len(steps)} steps, loss max rel diff {loss_err:.2e}, final params max diff / max |p| {param_err:.2e}"
-          f" (tolerance {tol:g}){'' if ok else ' MISMATCH'}")
+          f" (tolerance {tol:g}{'' if param_tol == tol else f', parameters {param_tol:g}'}){'' if ok else ' MISMATCH'}")
     return 0 if ok else 1
 
 

@@ -101,6 +101,30 @@ for spec in "2 1 1 0" "4 1 1 0" "2 2 1 0" "2 1 2 1" "2 2 2 2"; do
     fi
 done
 
+# Dropout 0.1 in every site: masks are functions of the global element index, so shards draw the
+# single process's masks. Losses must agree to 1e-5; parameters to 1e-4 of the largest, because
+# AdamW turns float-order noise in gradients near ε (1e-8) into visibly different updates (the
+# gradients themselves agree to ~1e-8, ModelShardTests).
+if run dropout_single 0 --model.dropout 0.1; then
+    for spec in "2 1 1 0 false none" "1 2 1 0 false none" "2 2 2 1 true none" "4 1 1 0 true selective" "2 1 2 2 false full"; do
+        read -r tp pp dp zero sp rc <<<"$spec"
+        np=$((tp * pp * dp)); name="dropout_tp${tp}pp${pp}dp${dp}z${zero}${sp}${rc}"
+        label="dropout 0.1, tp $tp pp $pp dp $dp zero $zero$([ "$sp" = true ] && echo ", sequence parallel")$([ "$rc" != none ] && echo ", recompute $rc") (-np $np)"
+        if run "$name" "$np" --model.dropout 0.1 --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero" \
+               --parallel.sequence_parallel "$sp" --parallel.recompute "$rc"; then
+            if line=$(python3 scripts/compare_runs.py "$work/dropout_single" "$work/$name" "$steps" 1e-5 1e-4 2>&1); then
+                ok "$label: $line"
+            else
+                fail "$label: $line"
+            fi
+        else
+            fail "$label: exit status $?" "$work/$name.log"
+        fi
+    done
+else
+    fail "single-process reference run with dropout" "$work/dropout_single.log"
+fi
+
 # Layout-independent checkpoints: save under one layout at step 10, resume under another to 20,
 # compare with the uninterrupted single process.
 resume_check() {  # NAME FROM_DIR FROM_LABEL NP [flags…]

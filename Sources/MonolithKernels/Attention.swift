@@ -15,9 +15,12 @@ public enum Attention {
 
     /// Computes `probs` (`[B, H, T, T]`, saved for backward, pre-dropout) and `output`.
     /// `scratch` (size ``scratchCount(seqLen:pool:)``) is needed only when `dropout` is active.
+    /// `maskHeads` places these heads at `offset` among `total` when indexing the dropout mask, so a
+    /// tensor-parallel rank's heads draw the same mask as in the whole model.
     public static func forward(output: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch b: Int, seqLen t: Int, heads nh: Int,
                                headDim d: Int, dropout: Dropout = Dropout(p: 0, seed: 0),
+                               maskHeads: (offset: Int, total: Int)? = nil,
                                scratch: UnsafeMutablePointer<Float>? = nil, pool: WorkerPool = .shared) {
         precondition(!dropout.isActive || scratch != nil, "attention dropout needs scratch (backward would apply a mask forward skipped)")
         let c = nh * d, ld = 3 * c
@@ -43,7 +46,8 @@ public enum Attention {
                 var pv = UnsafePointer(p)
                 if dropout.isActive, let scratch {
                     let pd = scratch + tid * 2 * t * t
-                    for i in 0..<t * t { pd[i] = p[i] * dropout.scale(at: pair * t * t + i) }
+                    let mp = maskHeads.map { bi * $0.total + $0.offset + h } ?? pair
+                    for i in 0..<t * t { pd[i] = p[i] * dropout.scale(at: mp * t * t + i) }
                     pv = UnsafePointer(pd)
                 }
                 i0 = 0
@@ -61,7 +65,7 @@ public enum Attention {
     public static func backward(dqkv: UnsafeMutablePointer<Float>, doutput: UnsafePointer<Float>,
                                 qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                                 batch b: Int, seqLen t: Int, heads nh: Int, headDim d: Int,
-                                dropout: Dropout = Dropout(p: 0, seed: 0),
+                                dropout: Dropout = Dropout(p: 0, seed: 0), maskHeads: (offset: Int, total: Int)? = nil,
                                 scratch: UnsafeMutablePointer<Float>, pool: WorkerPool = .shared) {
         let c = nh * d, ld = 3 * c
         let scale = 1 / Float(d).squareRoot()
@@ -79,8 +83,9 @@ public enum Attention {
                 let p = probs + pair * t * t
                 let dout = doutput + bi * t * c + h * d
                 var pUsed = p
+                let mp = maskHeads.map { bi * $0.total + $0.offset + h } ?? pair
                 if dropout.isActive {
-                    for i in 0..<t * t { pd[i] = p[i] * dropout.scale(at: pair * t * t + i) }
+                    for i in 0..<t * t { pd[i] = p[i] * dropout.scale(at: mp * t * t + i) }
                     pUsed = UnsafePointer(pd)
                 }
                 // dV[j-block] = P'[j0..<T, j-block]ᵀ · dO[j0..<T]
@@ -101,7 +106,7 @@ public enum Attention {
                     for i in i0..<i1 {
                         let row = dp + i * t, prow = p + i * t
                         if dropout.isActive {
-                            for j in 0...i { row[j] *= dropout.scale(at: pair * t * t + i * t + j) }
+                            for j in 0...i { row[j] *= dropout.scale(at: mp * t * t + i * t + j) }
                         }
                         softmaxBackwardRow(row, probs: prow, valid: i + 1, width: t)
                     }

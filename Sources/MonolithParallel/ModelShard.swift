@@ -32,6 +32,9 @@ public final class ModelShard {
     public let sequenceParallel: Bool
     /// Rows of the residual stream on this rank: `B·T`, or `B·T/tp` with sequence parallelism.
     public let rows: Int
+    /// Dropout probability of every site (0: off) and the seed its masks derive from, as ``GPT``'s
+    /// `dropoutSeed`; with the same seed and step the masks equal the whole model's.
+    public var dropout: Float = 0, dropoutSeed: UInt64 = 0
     public let pool: WorkerPool
     let temps: TensorParallelBlockTemporaries
     /// The shared set that fully recomputed blocks run in.
@@ -88,17 +91,21 @@ public final class ModelShard {
     /// else from `input` (`[rows, C]`, the previous virtual stage's output). Returns the summed loss
     /// and its token count on the last virtual stage (`targets` are global ids, −1 ignored), else
     /// writes the chunk's output to `output` and returns nil.
+    /// `dropoutStep` is the micro-batch's global index (``GPT``'s `dropoutStep`).
     @discardableResult
     public func forward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], input: UnsafePointer<Float>?,
-                        output: UnsafeMutablePointer<Float>?) throws(CommError) -> (sum: Double, count: Int)? {
+                        output: UnsafeMutablePointer<Float>?, dropoutStep: Int = 0) throws(CommError) -> (sum: Double, count: Int)? {
         let c = config.nEmbd, n = rows
-        if let input { acts.encoded.base.update(from: input, count: n * c) } else { try embed(ids, into: acts.encoded.base) }
+        if let input { acts.encoded.base.update(from: input, count: n * c) } else {
+            try embed(ids, into: acts.encoded.base)
+            embeddingDropout(dropoutStep).apply(acts.encoded.base, count: n * c, offset: firstRow * c, pool: pool)
+        }
         var x = UnsafePointer(acts.encoded.base)
         for l in acts.layers {
             if let saved = acts.savedInputs[l] { saved.base.update(from: x, count: n * c); x = UnsafePointer(saved.base) }
             let a = acts.blocks[l] ?? scratch!
             try TensorParallelBlock.forward(input: x, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
-                                            eps: config.layerNormEpsilon, group: tensor, pool: pool)
+                                            eps: config.layerNormEpsilon, dropout: dropoutSites(l, dropoutStep), group: tensor, pool: pool)
             x = UnsafePointer(a.res2)
         }
         guard let head = acts.head else {
@@ -127,6 +134,17 @@ public final class ModelShard {
         for r in 0..<rows { Residual.add(output: out + r * c, out + r * c, wpe + ((first + r) % t) * c, count: c, pool: .serial) }
     }
 
+    /// The sites of block `l` for micro-batch `step`, seeded as ``GPT`` seeds them.
+    func dropoutSites(_ l: Int, _ step: Int) -> TransformerBlock.DropoutSites {
+        guard dropout > 0 else { return .none }
+        let site = { (k: Int) in Dropout(p: self.dropout, seed: Dropout.seed(base: self.dropoutSeed, step: step, layer: l, site: k)) }
+        return TransformerBlock.DropoutSites(attention: site(1), attnResidual: site(2), mlpResidual: site(3))
+    }
+
+    func embeddingDropout(_ step: Int) -> Dropout {
+        Dropout(p: dropout, seed: Dropout.seed(base: dropoutSeed, step: step, layer: config.nLayer, site: 0))
+    }
+
     /// Global index of this rank's first residual row.
     var firstRow: Int { sequenceParallel ? tensor.rank * rows : 0 }
 
@@ -137,7 +155,8 @@ public final class ModelShard {
     /// `lossScale / tokens`. Accumulates the local gradients and, except on the first virtual
     /// stage, writes ∂L/∂input to `inputGradient`.
     public func backward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], lossScale: Float,
-                         outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?) throws(CommError) {
+                         outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?,
+                         dropoutStep: Int = 0) throws(CommError) {
         let n = rows, c = config.nEmbd
         let dres = acts.dresidual.base
         if let outputGradient { dres.update(from: outputGradient, count: n * c) }
@@ -145,15 +164,17 @@ public final class ModelShard {
         for (i, l) in acts.layers.enumerated().reversed() {
             let input = acts.input(of: l, index: i)
             let a: TensorParallelBlockActivations
+            let sites = dropoutSites(l, dropoutStep)
             if let kept = acts.blocks[l] { a = kept } else {
                 a = scratch!
                 try TensorParallelBlock.forward(input: input, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
-                                                eps: config.layerNormEpsilon, group: tensor, pool: pool)
+                                                eps: config.layerNormEpsilon, dropout: sites, group: tensor, pool: pool)
             }
             try TensorParallelBlock.backward(dresidual: dres, input: input, w: weights(l), g: blockGradients(l), a: a, temps: temps,
-                                             channels: c, heads: config.nHead, group: tensor, pool: pool)
+                                             channels: c, heads: config.nHead, dropout: sites, group: tensor, pool: pool)
         }
         if layout.isFirst(chunk: acts.chunk) {
+            embeddingDropout(dropoutStep).apply(dres, count: n * c, offset: firstRow * c, pool: pool)
             // The embedding sum's backward (ReduceFrom) is the identity: each rank adds its own rows.
             let t = seqLen, dwpe = gradients.base + layout.wpe!, first = firstRow
             for r in 0..<n {

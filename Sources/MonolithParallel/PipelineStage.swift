@@ -34,7 +34,8 @@ public final class PipelineStage {
 
     /// Runs the step's micro-batches (`ids`/`targets` per micro-batch) over `group`, accumulating
     /// `lossScale`-scaled gradients into the shard's gradients (which the caller zeroes first).
-    public func run(ids: [[Int32]], targets: [[Int32]], lossScale: Float, group: any Communicator) throws {
+    /// Micro-batch `k` draws its dropout masks as global micro-batch `dropoutBase + k`.
+    public func run(ids: [[Int32]], targets: [[Int32]], lossScale: Float, group: any Communicator, dropoutBase: Int = 0) throws {
         precondition(ids.count == schedule.microBatches && targets.count == schedule.microBatches, "one id array per micro-batch")
         lossSum = 0
         let n = shard.rows * shard.config.nEmbd, v = schedule.virtualStages
@@ -43,13 +44,15 @@ public final class PipelineStage {
             let acts = take(chunk: action.chunk)
             inUse[action.microBatch * v + action.chunk] = acts
             let loss = try shard.forward(acts, ids: ids[action.microBatch], targets: targets[action.microBatch],
-                                         input: input?.baseAddress, output: output.baseAddress)
+                                         input: input?.baseAddress, output: output.baseAddress,
+                                         dropoutStep: dropoutBase + action.microBatch)
             if let loss { lossSum += loss.count > 0 ? Float(loss.sum / Double(loss.count)) : 0 }
         }, backward: { action, outputGradient, inputGradient in
             let key = action.microBatch * v + action.chunk
             let acts = inUse.removeValue(forKey: key)!
             try shard.backward(acts, ids: ids[action.microBatch], targets: targets[action.microBatch], lossScale: lossScale,
-                               outputGradient: outputGradient?.baseAddress, inputGradient: inputGradient.baseAddress)
+                               outputGradient: outputGradient?.baseAddress, inputGradient: inputGradient.baseAddress,
+                               dropoutStep: dropoutBase + action.microBatch)
             free[action.chunk].append(acts)
         })
     }

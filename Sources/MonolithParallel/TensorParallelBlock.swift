@@ -115,13 +115,15 @@ func round16(_ x: Int) -> Int { (x + 15) / 16 * 16 }
 ///
 /// Unlike ``TransformerBlock``, the row-parallel GEMM must not accumulate onto a pre-filled
 /// `residual + bias`: each rank holds only a partial product, so the partial sums are reduced
-/// first and the bias and residual are added once afterwards. No dropout (it would need
-/// rank-consistent masks in the replicated regions).
+/// first and the bias and residual are added once afterwards. Dropout masks are pure functions of
+/// the global element index (``Dropout``), so the replicated regions draw the same mask on every
+/// tensor rank and the whole computation equals the single-process block's, dropout included.
 public enum TensorParallelBlock {
     /// Runs the block on `input` (`[n, C]` replicated, or this rank's `[n/tp, C]` rows with sequence
     /// parallelism); the output is `a.res2`, shaped the same way.
     public static func forward(input: UnsafePointer<Float>, w: BlockTensors, a: TensorParallelBlockActivations,
                                temps: TensorParallelBlockTemporaries, channels c: Int, heads: Int, eps: Float,
+                               dropout: TransformerBlock.DropoutSites = .none,
                                group: any Communicator, pool: WorkerPool) throws(CommError) {
         let tp = group.size, n = a.batch * a.seqLen, lw = c / tp, h = heads / tp
         try layerNormIntoTensorRegion(output: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, input: input, weight: w.ln1w, bias: w.ln1b,
@@ -129,15 +131,16 @@ public enum TensorParallelBlock {
         Linear.forward(output: a.qkv, input: a.ln1, weight: w.qkvw, bias: w.qkvb, rows: n, inFeatures: c,
                        outFeatures: 3 * lw, pool: pool)
         Attention.forward(output: a.atty, probs: a.probs, qkv: a.qkv, batch: a.batch, seqLen: a.seqLen, heads: h,
-                          headDim: c / heads, scratch: temps.attnScratch, pool: pool)
+                          headDim: c / heads, dropout: dropout.attention, maskHeads: (group.rank * h, heads),
+                          scratch: temps.attnScratch, pool: pool)
         try rowParallel(output: a.res1, residual: input, x: a.atty, weight: w.attnProjW, bias: w.attnProjB,
-                        inFeatures: lw, a: a, temps: temps, channels: c, group: group, pool: pool)
+                        inFeatures: lw, dropout: dropout.attnResidual, a: a, temps: temps, channels: c, group: group, pool: pool)
         try layerNormIntoTensorRegion(output: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, input: a.res1, weight: w.ln2w, bias: w.ln2b,
                                       a: a, channels: c, eps: eps, group: group, pool: pool)
         Linear.forward(output: a.fch, input: a.ln2, weight: w.fcW, bias: nil, rows: n, inFeatures: c, outFeatures: 4 * lw, pool: pool)
         GELU.forward(output: a.fchGelu, input: a.fch, bias: w.fcB, rows: n, cols: 4 * lw, pool: pool)
         try rowParallel(output: a.res2, residual: a.res1, x: a.fchGelu, weight: w.fcProjW, bias: w.fcProjB,
-                        inFeatures: 4 * lw, a: a, temps: temps, channels: c, group: group, pool: pool)
+                        inFeatures: 4 * lw, dropout: dropout.mlpResidual, a: a, temps: temps, channels: c, group: group, pool: pool)
     }
 
     /// LayerNorm of the residual rows, then into the tensor-parallel region: CopyTo (identity), or
@@ -160,10 +163,11 @@ public enum TensorParallelBlock {
         }
     }
 
-    /// `output = residual + reduce(x · W_local) + b`: all-reduced (ReduceFrom), or reduce-scattered
-    /// to this rank's rows with sequence parallelism.
+    /// `output = residual + dropout(reduce(x · W_local) + b)`: all-reduced (ReduceFrom), or
+    /// reduce-scattered to this rank's rows with sequence parallelism. The dropout mask is indexed by
+    /// the global element, so every tensor rank (and the whole model) draws the same one.
     static func rowParallel(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inFeatures: Int,
+                            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inFeatures: Int, dropout: Dropout,
                             a: TensorParallelBlockActivations, temps: TensorParallelBlockTemporaries,
                             channels c: Int, group: any Communicator, pool: WorkerPool) throws(CommError) {
         let n = a.batch * a.seqLen, rows = a.sequenceParallel ? n / group.size : n
@@ -179,24 +183,33 @@ public enum TensorParallelBlock {
             try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: output, count: n * c), group: group)
         }
         Residual.copyAddingBias(output: output, input: output, bias: bias, rows: rows, cols: c, pool: pool)
+        dropout.apply(output, count: rows * c, offset: firstRow(a, group) * c, pool: pool)
         Residual.add(output: output, output, residual, count: rows * c, pool: pool)
+    }
+
+    /// Global index of this rank's first residual row.
+    static func firstRow(_ a: TensorParallelBlockActivations, _ group: any Communicator) -> Int {
+        a.sequenceParallel ? group.rank * (a.batch * a.seqLen / group.size) : 0
     }
 
     /// Given `dresidual` = ∂L/∂(block output) (replicated, or this rank's rows), accumulates the local
     /// parameter gradients into `g` and overwrites `dresidual` with ∂L/∂(block input).
     public static func backward(dresidual: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, w: BlockTensors,
                                 g: BlockTensors, a: TensorParallelBlockActivations, temps t: TensorParallelBlockTemporaries,
-                                channels c: Int, heads: Int, group: any Communicator, pool: WorkerPool) throws(CommError) {
+                                channels c: Int, heads: Int, dropout: TransformerBlock.DropoutSites = .none,
+                                group: any Communicator, pool: WorkerPool) throws(CommError) {
         let tp = group.size, n = a.batch * a.seqLen, lw = c / tp, h = heads / tp
         if !a.keepsProbabilities {
             // Selective recompute: the attention core again, from the saved qkv (same bits as the first time).
             Attention.forward(output: a.atty, probs: a.probs, qkv: a.qkv, batch: a.batch, seqLen: a.seqLen, heads: h,
-                              headDim: c / heads, scratch: t.attnScratch, pool: pool)
+                              headDim: c / heads, dropout: dropout.attention, maskHeads: (group.rank * h, heads),
+                              scratch: t.attnScratch, pool: pool)
         }
         // MLP: the row-parallel output's gradient is dresidual (ReduceFrom's backward is the
         // identity; ReduceScatter's gathers the rows); the LayerNorm output's partial gradient is
         // summed (CopyTo's backward) or reduce-scattered to the rows (Gather's).
-        let dout = try rowParallelBackward(dresidual, bias: g.fcProjB, a: a, temps: t, channels: c, group: group, pool: pool)
+        let dout = try rowParallelBackward(dresidual, bias: g.fcProjB, dropout: dropout.mlpResidual, a: a, temps: t, channels: c,
+                                           group: group, pool: pool)
         Linear.backward(dinput: t.dfch, dweight: g.fcProjW, dbias: nil, doutput: dout, input: a.fchGelu,
                         weight: w.fcProjW, rows: n, inFeatures: 4 * lw, outFeatures: c, pool: pool)
         GELU.backward(dinput: t.dfch, doutput: t.dfch, input: a.fch, count: n * 4 * lw, pool: pool)
@@ -205,31 +218,39 @@ public enum TensorParallelBlock {
         try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln2w, dbias: g.ln2b, input: a.res1, weight: w.ln2w,
                                               mean: a.ln2Mean, rstd: a.ln2Rstd, a: a, temps: t, channels: c, group: group, pool: pool)
         // Attention.
-        let dout2 = try rowParallelBackward(dresidual, bias: g.attnProjB, a: a, temps: t, channels: c, group: group, pool: pool)
+        let dout2 = try rowParallelBackward(dresidual, bias: g.attnProjB, dropout: dropout.attnResidual, a: a, temps: t, channels: c,
+                                            group: group, pool: pool)
         Linear.backward(dinput: t.datty, dweight: g.attnProjW, dbias: nil, doutput: dout2, input: a.atty,
                         weight: w.attnProjW, rows: n, inFeatures: lw, outFeatures: c, pool: pool)
         Attention.backward(dqkv: t.dqkv, doutput: t.datty, qkv: a.qkv, probs: a.probs, batch: a.batch, seqLen: a.seqLen,
-                           heads: h, headDim: c / heads, scratch: t.attnScratch, pool: pool)
+                           heads: h, headDim: c / heads, dropout: dropout.attention, maskHeads: (group.rank * h, heads),
+                           scratch: t.attnScratch, pool: pool)
         Linear.backward(dinput: t.dln, dweight: g.qkvw, dbias: g.qkvb, doutput: t.dqkv, input: a.ln1, weight: w.qkvw,
                         rows: n, inFeatures: c, outFeatures: 3 * lw, pool: pool)
         try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln1w, dbias: g.ln1b, input: input, weight: w.ln1w,
                                               mean: a.ln1Mean, rstd: a.ln1Rstd, a: a, temps: t, channels: c, group: group, pool: pool)
     }
 
-    /// The bias gradient from this rank's rows of `dresidual`, and the `[n, C]` gradient of the
-    /// row-parallel output: `dresidual` itself, or its rows all-gathered into `temps.full`.
-    static func rowParallelBackward(_ dresidual: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+    /// The bias gradient from this rank's rows of the branch gradient (`dresidual` through the
+    /// dropout mask, which leaves the residual path's `dresidual` untouched), and the `[n, C]`
+    /// gradient of the row-parallel output: the branch gradient itself, or its rows all-gathered
+    /// into `temps.full`.
+    static func rowParallelBackward(_ dresidual: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, dropout: Dropout,
                                     a: TensorParallelBlockActivations, temps: TensorParallelBlockTemporaries, channels c: Int,
                                     group: any Communicator, pool: WorkerPool) throws(CommError) -> UnsafePointer<Float> {
-        let n = a.batch * a.seqLen
-        guard a.sequenceParallel else {
-            ReduceFromTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dresidual, count: n * c), group: group)
-            Residual.accumulateColumnSums(bias, dresidual, rows: n, cols: c, pool: pool)
-            return UnsafePointer(dresidual)
+        let n = a.batch * a.seqLen, rows = a.sequenceParallel ? n / group.size : n
+        var branch = dresidual
+        if dropout.isActive {
+            branch = a.sequenceParallel ? temps.dlnRows : temps.full
+            branch.update(from: dresidual, count: rows * c)
+            dropout.apply(branch, count: rows * c, offset: firstRow(a, group) * c, pool: pool)
         }
-        let rows = n / group.size
-        Residual.accumulateColumnSums(bias, dresidual, rows: rows, cols: c, pool: pool)
-        try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: dresidual, count: rows * c),
+        Residual.accumulateColumnSums(bias, branch, rows: rows, cols: c, pool: pool)
+        guard a.sequenceParallel else {
+            ReduceFromTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: branch, count: n * c), group: group)
+            return UnsafePointer(branch)
+        }
+        try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: branch, count: rows * c),
                                                            into: UnsafeMutableBufferPointer(start: temps.full, count: n * c),
                                                            group: group)
         return UnsafePointer(temps.full)

@@ -15,9 +15,12 @@ struct ModelShardTests {
 
     struct Reference { let weights: [Float], grads: [Float], loss: Float, ids: [[Int32]], targets: [[Int32]] }
 
-    static func reference() throws -> Reference {
+    static func reference(dropout: Float = 0) throws -> Reference {
         let pool = WorkerPool(threads: 1)
-        let full = try GPT(config: config, pool: pool)
+        var cfg = config
+        cfg.dropout = dropout
+        let full = try GPT(config: cfg, pool: pool)
+        full.dropoutSeed = 77
         var g = SplitMix64(seed: 5)
         let weights = randoms(full.layout.count, &g).map { $0 * 0.2 }
         full.parameters.base.update(from: weights, count: weights.count)
@@ -35,6 +38,7 @@ struct ModelShardTests {
                 }
             }
             full.backward(lossScale: 0.25)
+            full.dropoutStep += 1
         }
         return Reference(weights: weights, grads: full.gradients.toArray(), loss: loss, ids: ids, targets: targets)
     }
@@ -45,7 +49,19 @@ struct ModelShardTests {
                       (1, 1, 1, .full(every: 1), false), (2, 2, 1, .full(every: 2), false), (1, 4, 1, .selective, false),
                       (2, 1, 1, .none, true), (4, 1, 1, .full(every: 1), true), (2, 2, 2, .selective, true)])
     func shardedModel(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute, sequenceParallel: Bool) throws {
-        let ref = try Self.reference()
+        try check(tp: tp, pp: pp, v: v, recompute: recompute, sequenceParallel: sequenceParallel, dropout: 0)
+    }
+
+    /// Dropout masks are functions of the global element index, so shards draw the whole model's.
+    @Test("with dropout, the sharded model still equals GPT",
+          arguments: [(2, 1, 1, ActivationRecompute.none, false), (1, 2, 2, .none, false), (2, 2, 1, .selective, true),
+                      (4, 1, 1, .full(every: 1), true), (1, 1, 1, .selective, false)])
+    func shardedModelWithDropout(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute, sequenceParallel: Bool) throws {
+        try check(tp: tp, pp: pp, v: v, recompute: recompute, sequenceParallel: sequenceParallel, dropout: 0.2)
+    }
+
+    func check(tp: Int, pp: Int, v: Int, recompute: ActivationRecompute, sequenceParallel: Bool, dropout: Float) throws {
+        let ref = try Self.reference(dropout: dropout)
         let grid = try ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: 1)
         let results = try InProcessWorld(size: tp * pp).run { world -> (Float, [Float], [Float]) in
             let pool = WorkerPool(threads: 1)
@@ -55,6 +71,8 @@ struct ModelShardTests {
             let shard = ModelShard(layout: layout, tensor: groups.tensor, batch: Self.batch, seqLen: Self.seq, recompute: recompute,
                                    sequenceParallel: sequenceParallel, pool: pool)
             shard.load(fullParameters: ref.weights)
+            shard.dropout = dropout
+            shard.dropoutSeed = 77
             let plan = try PipelineSchedule(stages: pp, microBatches: Self.microBatches, virtualStages: v, stage: c.pp)
             let stage = PipelineStage(shard: shard, schedule: plan)
             try stage.run(ids: ref.ids, targets: ref.targets, lossScale: 0.25, group: groups.pipeline)

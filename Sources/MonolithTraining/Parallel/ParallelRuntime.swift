@@ -37,9 +37,6 @@ public struct ParallelRuntime: Sendable {
             try grid.validate(worldSize: world.size)
             try grid.validate(model: model, microBatch: microBatch, globalBatch: globalBatch, virtualStages: section.virtualStages)
         } catch { throw TrainingError("\(error)") }
-        if (tp > 1 || pp > 1 || section.recompute != "none") && model.dropout != 0 {
-            throw TrainingError("parallel.tp/pp > 1 and parallel.recompute need model.dropout = 0 for now (got \(model.dropout))")
-        }
         if section.sequenceParallel && tp == 1 {
             throw TrainingError("parallel.sequence_parallel needs parallel.tp > 1 (it splits the LayerNorm regions over the tensor group)")
         }

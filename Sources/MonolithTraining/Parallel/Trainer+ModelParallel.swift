@@ -20,7 +20,12 @@ extension Trainer {
     func modelParallelStep(microBatches: [TokenBatch], context mp: ModelParallelContext,
                            dataParallel dp: DataParallelContext) throws -> StepStats {
         let shard = shard!, pool = shard.pool, layout = mp.layout
-        let local = Array(microBatches[dp.localMicroBatches(of: microBatches.count)])
+        let localRange = dp.localMicroBatches(of: microBatches.count)
+        let local = Array(microBatches[localRange])
+        // Dropout masks follow the global micro-batch index, as in the single process.
+        shard.dropout = model.config.dropout
+        shard.dropoutSeed = model.dropoutSeed
+        let dropoutBase = model.dropoutStep + localRange.lowerBound
         let scale = 1 / Float(microBatches.count)
         var comm = 0.0
         func timed<R>(_ body: () throws -> R) rethrows -> R {
@@ -33,13 +38,13 @@ extension Trainer {
         gradientShard?.zero(pool: pool)
         var lossSum: Float = 0
         if gradientShard != nil && layout.stages == 1 {
-            for mb in local {
-                lossSum += try runStage([mb], scale: scale, mp: mp)
+            for (k, mb) in local.enumerated() {
+                lossSum += try runStage([mb], scale: scale, mp: mp, dropoutBase: dropoutBase + k)
                 if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
                 try reduceScatterMicroBatch(dp, gradients: grads, timed: timed)
             }
         } else {
-            lossSum = try runStage(local, scale: scale, mp: mp)
+            lossSum = try runStage(local, scale: scale, mp: mp, dropoutBase: dropoutBase)
             if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
             if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
         }
@@ -92,6 +97,7 @@ extension Trainer {
         let replicaLoss = try timed { try mp.replica.allReduce(mine, op: .sum) }
         let globalLoss = try timed { try dp.group.allReduce(replicaLoss, op: .sum) }
         step += 1
+        model.dropoutStep += microBatches.count
         lastCommunicationSeconds = comm
         return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
     }
@@ -111,13 +117,14 @@ extension Trainer {
     }
 
     /// Runs `batches` through this stage's plan; returns the summed micro-batch losses (last stage).
-    private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext) throws -> Float {
+    private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext, dropoutBase: Int) throws -> Float {
         let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: batches.count, virtualStages: mp.layout.virtualStages,
                                         stage: mp.layout.stage)
         if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard!, schedule: plan) }
         else if pipelineStage!.schedule != plan { pipelineStage!.schedule = plan }
         let stage = pipelineStage!
-        try stage.run(ids: batches.map(\.ids), targets: batches.map(\.targets), lossScale: scale, group: mp.pipeline)
+        try stage.run(ids: batches.map(\.ids), targets: batches.map(\.targets), lossScale: scale, group: mp.pipeline,
+                      dropoutBase: dropoutBase)
         return stage.lossSum
     }
 
