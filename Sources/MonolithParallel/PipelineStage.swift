@@ -57,6 +57,36 @@ public final class PipelineStage {
         })
     }
 
+    /// Forward only, no dropout, one batch at a time through every virtual stage in turn (blocking
+    /// sends and receives over `group`; the stages do not overlap, which is fine for evaluation).
+    /// Returns the summed loss and its token count on the stage holding the last virtual stage,
+    /// (0, 0) elsewhere. `ids`/`targets` must have the shard's micro-batch shape (pad short batches
+    /// with target −1).
+    public func evaluate(ids: [Int32], targets: [Int32], group: any Communicator) throws -> (sum: Double, count: Int) {
+        let p = schedule.stages, v = schedule.virtualStages, me = schedule.stage
+        let n = shard.rows * shard.config.nEmbd
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, n))
+        defer { buffer.deallocate() }
+        let dropout = shard.dropout
+        shard.dropout = 0
+        defer { shard.dropout = dropout }
+        var result: (sum: Double, count: Int) = (0, 0)
+        // Any tag will do: a training step has completed all its transfers before evaluation, and
+        // these messages are blocking and strictly ordered along the chain of virtual stages.
+        let tagBase = 0
+        for vs in 0..<(p * v) where vs % p == me {
+            let chunk = vs / p
+            if vs > 0 { try group.receive(into: buffer, from: (vs - 1) % p, tag: tagBase + vs) }
+            let acts = take(chunk: chunk)
+            defer { free[chunk].append(acts) }
+            let loss = try shard.forward(acts, ids: ids, targets: targets, input: vs > 0 ? UnsafePointer(buffer.baseAddress) : nil,
+                                         output: buffer.baseAddress)
+            if let loss { result = loss }
+            if vs < p * v - 1 { try group.send(UnsafeBufferPointer(buffer), to: (vs + 1) % p, tag: tagBase + vs + 1) }
+        }
+        return result
+    }
+
     private func take(chunk: Int) -> ChunkActivations {
         if let a = free[chunk].popLast() { return a }
         let a = shard.makeActivations(chunk: chunk)

@@ -94,11 +94,12 @@ public final class TrainingJob {
                 initial = loaded
             }
         }
-        let keepsWeights = !sharded || runtime!.isLoggingRank
-        model = keepsWeights ? initial : try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false)
+        // Sharded ranks keep only a shape: evaluation runs through the shards, and samples and
+        // checkpoints assemble a transient whole model.
+        model = sharded ? try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false) : initial
         if let runtime {
             let mem = runtime.dataParallel.memoryPerRank
-            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; recompute %@; the logging rank also keeps a %.2f MB full-weight copy for evaluation and samples)",
+            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; recompute %@; samples and checkpoints assemble a transient %.2f MB whole model)",
                                              runtime.dataParallel.shards.count, model.parameterCount,
                                              runtime.modelParallel!.recompute.description, Double(model.parameterCount) * 4 / 1e6) : ""
             log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB%@",
@@ -235,28 +236,28 @@ public final class TrainingJob {
             let sampling = cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last
             interrupted = try parallel?.any(StopSignal.isRequested) ?? StopSignal.isRequested
             let checkpointing = last || interrupted || (cfg.checkpoint.interval > 0 && state.step % cfg.checkpoint.interval == 0)
-            // Model parallelism: gather the full weights first (a collective on every rank).
-            if evaluating || sampling || checkpointing { try trainer.assembleFullModel() }
-            // Evaluation and samples then need no communication (the logging rank holds the whole
-            // model), so only the logging rank spends time on them.
-            if leader && evaluating {
+            // Model parallelism: the whole model exists only while a sample or a checkpoint needs it
+            // (assembling it is a collective on every rank); without it, this is `model`.
+            let full = sampling || checkpointing ? try trainer.assembleFullModel() : nil
+            if evaluating {
                 let batches = last ? finalBatches : valBatches
-                let v = try evaluate(batches)
-                lastVal = v
-                metrics?.write(["step": state.step, "val_loss": Double(v)])
-                try tb?.scalars([("val/loss", v)], step: state.step)
-                progress.message(String(format: "step %d: validation loss %.4f (%d batches%@)", state.step, v, batches.count,
-                                        last && cfg.training.finalEvalBatches == 0 ? ", the whole split" : ""))
+                if let v = try validationLoss(batches), leader {
+                    lastVal = v
+                    metrics?.write(["step": state.step, "val_loss": Double(v)])
+                    try tb?.scalars([("val/loss", v)], step: state.step)
+                    progress.message(String(format: "step %d: validation loss %.4f (%d batches%@)", state.step, v, batches.count,
+                                            last && cfg.training.finalEvalBatches == 0 ? ", the whole split" : ""))
+                }
             }
             if leader && sampling {
-                progress.message("sample at step \(state.step):\n\(try sample())")
+                progress.message("sample at step \(state.step):\n\(try sample(from: full!))")
             }
             if checkpointing {
                 // Checkpoints are always in the full layout: ZeRO's moment slots and the model-parallel
                 // shards are gathered first (a collective on every rank), then the logging rank writes.
                 let moments = try trainer.gatheredMoments()
                 if leader {
-                    lastCheckpoint = try store.save(model: model, optimizer: trainer.optimizer, state: state, moments: moments,
+                    lastCheckpoint = try store.save(model: full!, optimizer: trainer.optimizer, state: state, moments: moments,
                                                     extraFiles: tokenizerFiles)
                     store.prune(keep: cfg.checkpoint.keepLast)
                     tb?.flush()
@@ -265,8 +266,11 @@ public final class TrainingJob {
             if interrupted { progress.message("stopped by signal at step \(state.step); checkpoint saved"); break }
         }
         progress.finish()
-        if leader && state.step == startStep, let v = try? evaluate(finalBatches) { lastVal = v }
-        if leader && !interrupted && cfg.training.sampleTokens > 0 { log("sample:\n\(try sample())") }
+        if state.step == startStep, let v = try? validationLoss(finalBatches), leader { lastVal = v }
+        if !interrupted && cfg.training.sampleTokens > 0 {
+            let full = try trainer.assembleFullModel()
+            if leader { log("sample:\n\(try sample(from: full!))") }
+        }
         var plotPath: String? = nil
         if leader && cfg.logging.plot {
             let series = MetricsLog.lossSeries(path: cfg.logging.outDir + "/metrics.jsonl")
@@ -278,7 +282,15 @@ public final class TrainingJob {
                                checkpoint: lastCheckpoint, metrics: cfg.logging.outDir + "/metrics.jsonl", plot: plotPath, interrupted: interrupted)
     }
 
-    /// Mean loss per token over `batches`, with dropout off.
+    /// The validation loss over `batches`: through the shards on every rank under model
+    /// parallelism (a collective), else on the logging rank's model (nil on the other ranks, whose
+    /// replicas hold the same weights).
+    func validationLoss(_ batches: [TokenBatch]) throws -> Float? {
+        if trainer.shard != nil { return try trainer.evaluateSharded(batches) }
+        return isLoggingRank ? try evaluate(batches) : nil
+    }
+
+    /// Mean loss per token over `batches`, with dropout off, on this process's whole model.
     public func evaluate(_ batches: [TokenBatch]) throws -> Float {
         model.training = false
         defer { model.training = true }
@@ -295,9 +307,9 @@ public final class TrainingJob {
         return Float(sum / Double(max(1, count)))
     }
 
-    /// A sample from the model, prompted with the start of the validation text (or a newline).
-    public func sample() throws -> String {
-        let cfg = config.training
+    /// A sample from `model` (default: this job's), prompted with a newline.
+    public func sample(from model: GPT? = nil) throws -> String {
+        let cfg = config.training, model = model ?? self.model
         model.training = false
         defer { model.training = true }
         let prompt = tokenizer.encode("\n").prefix(1)

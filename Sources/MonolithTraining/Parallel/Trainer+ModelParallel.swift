@@ -134,15 +134,43 @@ extension Trainer {
     /// Bytes of activation sets the pipeline stage has allocated (its in-flight high-water mark).
     public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
 
-    /// Gathers the full weights into ``model`` on the first data-parallel replica (a collective
-    /// over every rank; the other replicas return at once). Ranks whose `model` has no weight
-    /// storage take part through a temporary buffer. A no-op without model parallelism.
-    public func assembleFullModel() throws {
-        guard let mp = modelParallel, let shard, dataParallel!.rank == 0 else { return }
-        let full = model.hasWeights ? model.parameters : FloatBuffer(count: model.layout.count)
-        full.zero(pool: model.pool)
-        mp.layout.scatter(shard.parameters.base, into: full.base)
-        try mp.replica.allReduce(UnsafeMutableBufferPointer(start: full.base, count: model.layout.count), op: .sum)
+    /// The whole model, assembled from the shards of the first data-parallel replica (a collective
+    /// over every rank): a fresh inference-only ``GPT`` on that replica's ranks, nil on the others.
+    /// Without model parallelism, ``model`` itself.
+    public func assembleFullModel() throws -> GPT? {
+        guard let mp = modelParallel, let shard else { return model }
+        guard dataParallel!.rank == 0 else { return nil }
+        let full = try GPT(config: model.config, pool: model.pool, withGradients: false)
+        full.dropoutSeed = model.dropoutSeed
+        mp.layout.scatter(shard.parameters.base, into: full.parameters.base)
+        try mp.replica.allReduce(UnsafeMutableBufferPointer(start: full.parameters.base, count: model.layout.count), op: .sum)
+        return full
+    }
+
+    /// Mean loss per token over `batches` through the shards, dropout off (a collective over every
+    /// rank; every rank returns the result). Data-parallel replicas take every dp-th batch; a short
+    /// last batch is padded with ignored targets.
+    public func evaluateSharded(_ batches: [TokenBatch]) throws -> Float {
+        guard let mp = modelParallel, let shard, let dp = dataParallel else { preconditionFailure("evaluateSharded needs model parallelism") }
+        let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: mp.layout.stages, virtualStages: mp.layout.virtualStages,
+                                        stage: mp.layout.stage)
+        if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard, schedule: plan) }
+        let stage = pipelineStage!
+        var sum = 0.0, count = 0.0
+        let want = shard.batch * shard.seqLen
+        for (k, b) in batches.enumerated() where k % dp.size == dp.rank {
+            precondition(b.seqLen == shard.seqLen && b.batch <= shard.batch, "evaluation batches must fit the micro-batch shape")
+            var ids = b.ids, targets = b.targets
+            ids += [Int32](repeating: 0, count: want - ids.count)
+            targets += [Int32](repeating: -1, count: want - targets.count)
+            let r = try stage.evaluate(ids: ids, targets: targets, group: mp.pipeline)
+            // The last stage's tensor ranks all hold the loss; count it once.
+            if mp.layout.tensorRank == 0 { sum += r.sum; count += Double(r.count) }
+        }
+        var totals = [sum, count]
+        try mp.replica.allReduce(&totals, op: .sum)
+        try dp.group.allReduce(&totals, op: .sum)
+        return Float(totals[0] / max(1, totals[1]))
     }
 
     /// The Adam moments in the full Hugging Face layout, for a checkpoint (a collective: every rank
@@ -177,7 +205,7 @@ extension Trainer {
     public func restore(from store: CheckpointStore, step: Int) throws -> TrainerState {
         guard let mp = modelParallel, let shard else { return try store.load(step: step, model: model, optimizer: optimizer) }
         let full = try AdamW(config: optimizer.config, layout: model.layout, pool: model.pool)
-        let weights = model.hasWeights ? model : try GPT(config: model.config, pool: model.pool, withGradients: false)
+        let weights = try GPT(config: model.config, pool: model.pool, withGradients: false)
         let state = try store.load(step: step, model: weights, optimizer: full)
         shard.load(fullParameters: weights.parameters.base)
         let local = FloatBuffer(count: mp.layout.count)
