@@ -154,13 +154,19 @@ public final class ModelShard {
     /// next virtual stage) or, on the last virtual stage, from the loss scaled by
     /// `lossScale / tokens`. Accumulates the local gradients and, except on the first virtual
     /// stage, writes ∂L/∂input to `inputGradient`.
+    /// `gradientsReady(offset)`, when given, is told each time every local gradient at offsets
+    /// `≥ offset` is final for this step (pass it on a chunk's last backward of the step): after the
+    /// head, after each block, and after the embeddings (``ShardLayout`` orders the buffer so).
     public func backward(_ acts: ChunkActivations, ids: [Int32], targets: [Int32], lossScale: Float,
                          outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?,
-                         dropoutStep: Int = 0) throws(CommError) {
+                         dropoutStep: Int = 0, gradientsReady: ((Int) -> Void)? = nil) throws(CommError) {
         let n = rows, c = config.nEmbd
         let dres = acts.dresidual.base
         if let outputGradient { dres.update(from: outputGradient, count: n * c) }
-        else { try acts.head!.backward(into: dres, shard: self, targets: targets, lossScale: lossScale) }
+        else {
+            try acts.head!.backward(into: dres, shard: self, targets: targets, lossScale: lossScale)
+            gradientsReady?(layout.lnf!)
+        }
         for (i, l) in acts.layers.enumerated().reversed() {
             let input = acts.input(of: l, index: i)
             let a: TensorParallelBlockActivations
@@ -172,6 +178,7 @@ public final class ModelShard {
             }
             try TensorParallelBlock.backward(dresidual: dres, input: input, w: weights(l), g: blockGradients(l), a: a, temps: temps,
                                              channels: c, heads: config.nHead, dropout: sites, group: tensor, pool: pool)
+            gradientsReady?(layout.blocks[l]!.ln1w)
         }
         if layout.isFirst(chunk: acts.chunk) {
             embeddingDropout(dropoutStep).apply(dres, count: n * c, offset: firstRow * c, pool: pool)
@@ -192,6 +199,7 @@ public final class ModelShard {
                 VocabParallelEmbedding.backward(weightGradient: gradients.base + layout.wte!, outputGradient: full,
                                                 ids: $0.baseAddress!, count: batch * seqLen, width: c, shard: layout.vocab)
             }
+            gradientsReady?(0)
         } else {
             inputGradient!.update(from: dres, count: n * c)
         }

@@ -35,7 +35,10 @@ public final class PipelineStage {
     /// Runs the step's micro-batches (`ids`/`targets` per micro-batch) over `group`, accumulating
     /// `lossScale`-scaled gradients into the shard's gradients (which the caller zeroes first).
     /// Micro-batch `k` draws its dropout masks as global micro-batch `dropoutBase + k`.
-    public func run(ids: [[Int32]], targets: [[Int32]], lossScale: Float, group: any Communicator, dropoutBase: Int = 0) throws {
+    /// `gradientsReady` is passed to each chunk's backward of the last micro-batch, the last to touch
+    /// that chunk's gradients (see ``ModelShard/backward(_:ids:targets:lossScale:outputGradient:inputGradient:dropoutStep:gradientsReady:)``).
+    public func run(ids: [[Int32]], targets: [[Int32]], lossScale: Float, group: any Communicator, dropoutBase: Int = 0,
+                    gradientsReady: ((Int) -> Void)? = nil) throws {
         precondition(ids.count == schedule.microBatches && targets.count == schedule.microBatches, "one id array per micro-batch")
         lossSum = 0
         let n = shard.rows * shard.config.nEmbd, v = schedule.virtualStages
@@ -52,7 +55,8 @@ public final class PipelineStage {
             let acts = inUse.removeValue(forKey: key)!
             try shard.backward(acts, ids: ids[action.microBatch], targets: targets[action.microBatch], lossScale: lossScale,
                                outputGradient: outputGradient?.baseAddress, inputGradient: inputGradient.baseAddress,
-                               dropoutStep: dropoutBase + action.microBatch)
+                               dropoutStep: dropoutBase + action.microBatch,
+                               gradientsReady: action.microBatch == schedule.microBatches - 1 ? gradientsReady : nil)
             free[action.chunk].append(acts)
         })
     }

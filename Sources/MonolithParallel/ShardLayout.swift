@@ -3,9 +3,9 @@ import MonolithModel
 /// Which parameters one (tensor rank, pipeline stage) owns, where they sit in its own flat buffer,
 /// and how each maps to the full Hugging Face layout (``ParameterLayout``).
 ///
-/// A rank's flat buffer holds, in order: the blocks of its chunks (local Megatron shapes, see
-/// ``TensorParallelBlockTensors``), then on the first stage the vocab-parallel token embedding
-/// `[V_pad/tp, C]` and the positions `[T_max, C]`, and on the last stage the final LayerNorm and —
+/// A rank's flat buffer holds, in order: on the first stage the vocab-parallel token embedding
+/// `[V_pad/tp, C]` and the positions `[T_max, C]`, then the blocks of its chunks (local Megatron
+/// shapes, see ``TensorParallelBlockTensors``), and on the last stage the final LayerNorm and —
 /// when `pp > 1` — its own copy of the tied token embedding for the `lm_head`. Parameters,
 /// gradients and both Adam moments all use this one layout, so AdamW, the gradient norm and the
 /// ZeRO collectives work on the local buffers exactly as on a whole model's.
@@ -76,6 +76,23 @@ public struct ShardLayout: Sendable {
                                  canonical: canonical, replicated: replicated))
             cursor += count
         }
+        // Backward finishes the head first and the embeddings last, so this order (embeddings,
+        // blocks, head) makes every finished part a suffix of the buffer: what bucketed
+        // data-parallel reduction needs to start early.
+        let first = s == 0, last = s == pp - 1
+        func embedding(canonical: Bool) -> Int {
+            let at = cursor
+            add("transformer.wte.weight", vocab.count * c,
+                [Span(full: full.wte + vocab.range.lowerBound * c, local: at, count: vocab.realCount * c)], canonical: canonical)
+            return at
+        }
+        var wte: Int? = nil, wpe: Int? = nil, lnf: Int? = nil
+        if first {
+            wte = embedding(canonical: true)
+            wpe = cursor
+            add("transformer.wpe.weight", config.contextLength * c,
+                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical, replicated: true)
+        }
         for l in chunkLayers.flatMap({ Array($0) }) {
             let f = full.blocks[l], p = "transformer.h.\(l)."
             let o = BlockOffsets(packedFrom: cursor, counts: TensorParallelBlockTensors.counts(channels: c, tensorParallel: tp))
@@ -105,20 +122,6 @@ public struct ShardLayout: Sendable {
             replicated("mlp.c_proj.bias", f.fcProjB, o.fcProjB)
         }
         self.blocks = blocks
-        let first = s == 0, last = s == pp - 1
-        func embedding(canonical: Bool) -> Int {
-            let at = cursor
-            add("transformer.wte.weight", vocab.count * c,
-                [Span(full: full.wte + vocab.range.lowerBound * c, local: at, count: vocab.realCount * c)], canonical: canonical)
-            return at
-        }
-        var wte: Int? = nil, wpe: Int? = nil, lnf: Int? = nil
-        if first {
-            wte = embedding(canonical: true)
-            wpe = cursor
-            add("transformer.wpe.weight", config.contextLength * c,
-                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical, replicated: true)
-        }
         if last {
             lnf = cursor
             add("transformer.ln_f.weight", c, [Span(full: full.lnfW, local: cursor, count: c)], canonical: replicatedCanonical,

@@ -63,7 +63,8 @@ public final class Trainer {
     /// gradients, and without weights on ranks that never evaluate (see ``assembleFullModel()``).
     public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
                 dataParallel: DataParallelContext? = nil, modelParallel: ModelParallelContext? = nil,
-                microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil) throws {
+                microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil,
+                gradientBucketBytes: Int = 25 << 20) throws {
         try schedule.validate()
         if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
         self.model = model
@@ -91,8 +92,13 @@ public final class Trainer {
         self.gradClip = gradClip
         self.dataParallel = dataParallel
         buckets = dataParallel.flatMap { dp in
-            dp.zeroStage == 0 && dp.size > 1 && modelParallel == nil
-                ? GradientBuckets(count: model.layout.count, group: dp.group, boundaries: model.layout.tensors.map(\.offset)) : nil
+            guard dp.zeroStage == 0 && dp.size > 1 else { return nil }
+            if let mp = modelParallel {
+                return GradientBuckets(count: mp.layout.count, group: dp.group, bucketBytes: gradientBucketBytes,
+                                       boundaries: mp.layout.entries.map(\.range.lowerBound))
+            }
+            return GradientBuckets(count: model.layout.count, group: dp.group, bucketBytes: gradientBucketBytes,
+                                   boundaries: model.layout.tensors.map(\.offset))
         }
         gradientShard = dataParallel.flatMap { $0.zeroStage == 2 ? FloatBuffer(count: $0.shards.shardSize) : nil }
     }

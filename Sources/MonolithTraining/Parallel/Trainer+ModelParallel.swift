@@ -13,7 +13,8 @@ extension Trainer {
     ///    reduce-scattered at once.
     /// 2. The two copies of the tied embedding (first and last stage) sum their gradients over the
     ///    embedding group, so both take the same update.
-    /// 3. Data parallelism as for a whole model: all-reduce (ZeRO 0) or reduce-scatter (1, 2).
+    /// 3. Data parallelism as for a whole model: bucketed all-reduce overlapped with the last
+    ///    micro-batch's backward (ZeRO 0) or reduce-scatter (1, 2).
     /// 4. The global norm sums each rank's canonical elements (``ShardLayout``) over the replica
     ///    (and over the data-parallel slots under ZeRO); every rank clips with it.
     /// 5. AdamW on the local buffer (or its ZeRO slot), then the slots are all-gathered.
@@ -44,7 +45,21 @@ extension Trainer {
                 try reduceScatterMicroBatch(dp, gradients: grads, timed: timed)
             }
         } else {
-            lossSum = try runStage(local, scale: scale, mp: mp, dropoutBase: dropoutBase)
+            // ZeRO 0: each bucket's all-reduce starts as soon as the last micro-batch's backward has
+            // finished it (sums over dp, tp and the embedding group commute, so the sequence-parallel
+            // and tied-embedding sums can follow).
+            let all = UnsafeMutableBufferPointer(start: grads.base, count: layout.count)
+            var overlapError: (any Error)? = nil
+            var ready: ((Int) -> Void)? = nil
+            if let buckets {
+                ready = { offset in
+                    guard overlapError == nil else { return }  // rethrown after the stage
+                    do { try buckets.gradientsReady(from: offset, in: all) } catch { overlapError = error }
+                }
+            }
+            lossSum = try runStage(local, scale: scale, mp: mp, dropoutBase: dropoutBase, gradientsReady: ready)
+            if let overlapError { throw overlapError }
+            if let buckets { try timed { try buckets.wait(all) } }
             if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
             if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
         }
@@ -53,9 +68,7 @@ extension Trainer {
             try timed { try emb.allReduce(UnsafeMutableBufferPointer(start: grads.base + tied.lowerBound, count: tied.count), op: .sum) }
         }
         let owned = dp.zeroStage >= 1 ? dp.shards.range(of: dp.rank) : 0..<layout.count
-        if dp.zeroStage == 0 {
-            if dp.size > 1 { try timed { try dp.group.allReduce(UnsafeMutableBufferPointer(start: grads.base, count: layout.count), op: .sum) } }
-        } else if dp.zeroStage == 1 {
+        if dp.zeroStage == 1 {
             try timed { try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
                                                                    shards: dp.shards, group: dp.group) }
         }
@@ -117,14 +130,15 @@ extension Trainer {
     }
 
     /// Runs `batches` through this stage's plan; returns the summed micro-batch losses (last stage).
-    private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext, dropoutBase: Int) throws -> Float {
+    private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext, dropoutBase: Int,
+                          gradientsReady: ((Int) -> Void)? = nil) throws -> Float {
         let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: batches.count, virtualStages: mp.layout.virtualStages,
                                         stage: mp.layout.stage)
         if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard!, schedule: plan) }
         else if pipelineStage!.schedule != plan { pipelineStage!.schedule = plan }
         let stage = pipelineStage!
         try stage.run(ids: batches.map(\.ids), targets: batches.map(\.targets), lossScale: scale, group: mp.pipeline,
-                      dropoutBase: dropoutBase)
+                      dropoutBase: dropoutBase, gradientsReady: gradientsReady)
         return stage.lossSum
     }
 
