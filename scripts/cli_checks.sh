@@ -41,6 +41,8 @@ check "train rejects an unknown config key, naming it" 1 "unknown key 'lrate'" "
 printf '[optimizer]\nlr = "fast"\n' > "$tmp/bad.toml"
 check "train names the file and line of a wrong type" 1 "bad.toml:2" "$bin" train --config "$tmp/bad.toml"
 check "train --print-config shows the resolved config" 0 "n_embd = 128" "$bin" train --print-config
+check "sequence parallelism without tensor parallelism is refused" 1 "parallel.sequence_parallel.*tp > 1" \
+    "${train[@]}" --parallel.sequence_parallel true --logging.out_dir "$tmp/sp"
 check "a missing corpus is named" 1 "/no/such/corpus.txt" "${train[@]}" --data.paths /no/such/corpus.txt --logging.out_dir "$tmp/missing"
 
 # SIGINT: the run saves a checkpoint at the end of the current step and exits cleanly.

@@ -210,5 +210,8 @@ public struct ParallelSection: Codable, Sendable, Equatable {
         guard ["none", "selective", "full"].contains(recompute) else {
             throw ConfigError(field: "parallel.recompute", "must be none, selective or full, got \"\(recompute)\"")
         }
+        if sequenceParallel && tp == 1 {
+            throw ConfigError(field: "parallel.sequence_parallel", "needs parallel.tp > 1 (it splits the LayerNorm regions over the tensor group)")
+        }
     }
 }
