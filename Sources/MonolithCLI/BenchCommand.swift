@@ -41,6 +41,8 @@ struct BenchTrain: ParsableCommand {
             help: "Activation recompute: none, selective or full.") var recompute = "none"
     @Option(name: [.customLong("recompute-every"), .customLong("parallel.recompute_every")],
             help: "With full recompute: every k-th block.") var recomputeEvery = 1
+    @Flag(name: [.customLong("sequence-parallel"), .customLong("parallel.sequence_parallel")],
+          help: "Sequence parallelism in the LayerNorm/residual regions (tp > 1).") var sequenceParallel = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -54,6 +56,7 @@ struct BenchTrain: ParsableCommand {
         var runtime: ParallelRuntime? = nil
         var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: recompute)
         section.recomputeEvery = recomputeEvery
+        section.sequenceParallel = sequenceParallel
         try section.validate()
         if MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(section) {
             let world = MPICommunicator.world()
