@@ -62,7 +62,7 @@ struct BenchTrain: ParsableCommand {
             let world = MPICommunicator.world()
             let ranks = dp > 0 ? dp : max(1, world.size / max(1, tp * pp))
             runtime = try ParallelRuntime.make(world: world, section: section, model: config, microBatch: batch,
-                                               globalBatch: batch * ranks * microBatches)
+                                               globalBatch: batch * ranks * microBatches, seqLen: seq)
         }
         let prefix = runtime.map { $0.logPrefix + " " } ?? ""
         let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,

@@ -58,7 +58,8 @@ public final class ModelShard {
         gradients = FloatBuffer(count: max(bufferCount, layout.count))
         let c = layout.config
         temps = TensorParallelBlockTemporaries(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
-                                               tensorParallel: layout.tensorParallel, pool: pool)
+                                               tensorParallel: layout.tensorParallel,
+                                               probabilityScratch: !recompute.keepsProbabilities, pool: pool)
         let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
         scratch = anyFull ? TensorParallelBlockActivations(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
                                                            tensorParallel: layout.tensorParallel,

@@ -56,7 +56,8 @@ public final class TensorParallelBlockActivations {
     }
 
     /// Activations for `batch × seqLen` tokens of a block of width `channels` and `heads` heads on
-    /// one of `tp` ranks; `temps` supplies the probabilities when they are not kept.
+    /// one of `tp` ranks; `temps` supplies the probabilities when they are not kept (it must then
+    /// have been made with `probabilityScratch`).
     public init(batch b: Int, seqLen t: Int, channels c: Int, heads: Int, tensorParallel tp: Int,
                 keepProbabilities: Bool = true, sequenceParallel: Bool = false, temps: TensorParallelBlockTemporaries) {
         precondition(!sequenceParallel || (b * t) % tp == 0, "sequence parallelism needs B·T divisible by tp")
@@ -83,11 +84,13 @@ public final class TensorParallelBlockTemporaries {
     /// `[n,C]` and `[n/tp,C]`.
     public let dln, dqkv, datty, dfch, attnScratch, lnScratch, probs, full, dlnRows: UnsafeMutablePointer<Float>
 
-    /// Temporaries for `batch × seqLen` tokens.
-    public init(batch b: Int, seqLen t: Int, channels c: Int, heads: Int, tensorParallel tp: Int, pool: WorkerPool) {
+    /// Temporaries for `batch × seqLen` tokens; the probability scratch only with
+    /// `probabilityScratch` (selective recompute).
+    public init(batch b: Int, seqLen t: Int, channels c: Int, heads: Int, tensorParallel tp: Int, probabilityScratch: Bool = true,
+                pool: WorkerPool) {
         let n = b * t, w = c / tp, h = heads / tp
         let sizes = [n * c, 3 * n * w, n * w, 4 * n * w, Attention.scratchCount(seqLen: t, pool: pool),
-                     LayerNorm.scratchCount(channels: c, pool: pool), b * h * t * t, n * c, n * c / tp + 1]
+                     LayerNorm.scratchCount(channels: c, pool: pool), probabilityScratch ? b * h * t * t : 0, n * c, n * c / tp + 1]
         buffer = FloatBuffer(count: sizes.map(round16).reduce(0, +))
         var cursor = buffer.base
         let p = sizes.map { k -> UnsafeMutablePointer<Float> in defer { cursor += round16(k) }; return cursor }

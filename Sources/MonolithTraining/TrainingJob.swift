@@ -290,8 +290,10 @@ public final class TrainingJob {
         return isLoggingRank ? try evaluate(batches) : nil
     }
 
-    /// Mean loss per token over `batches`, with dropout off, on this process's whole model.
+    /// Mean loss per token over `batches`, with dropout off, on this process's whole model (under
+    /// model parallelism there is none: the job evaluates through the shards instead).
     public func evaluate(_ batches: [TokenBatch]) throws -> Float {
+        guard model.hasWeights else { throw TrainingError("evaluate: this rank holds a model-parallel shard, not the whole model") }
         model.training = false
         defer { model.training = true }
         var sum = 0.0, count = 0
@@ -310,6 +312,7 @@ public final class TrainingJob {
     /// A sample from `model` (default: this job's), prompted with a newline.
     public func sample(from model: GPT? = nil) throws -> String {
         let cfg = config.training, model = model ?? self.model
+        guard model.hasWeights else { throw TrainingError("sample: this rank holds a model-parallel shard; pass the assembled model") }
         model.training = false
         defer { model.training = true }
         let prompt = tokenizer.encode("\n").prefix(1)

@@ -19,13 +19,14 @@ public struct ParallelRuntime: Sendable {
     public var logPrefix: String { groups.logPrefix }
 
     /// Builds the grid for `world` from `section` (`dp` 0: whatever tp·pp leaves) and checks that
-    /// the model and batch divide over it.
+    /// the model and batch (micro-batches of `seqLen` tokens, default the context) divide over it.
     ///
     /// Call it after `world.ensureIdentical` on the resolved configuration: every check then passes
     /// or fails identically on all ranks, so a bad layout ends every rank with the same message
     /// instead of leaving some waiting in a collective.
     public static func make(world: any Communicator, section: ParallelSection, model: GPTConfig, microBatch: Int,
-                            globalBatch: Int) throws -> ParallelRuntime {
+                            globalBatch: Int, seqLen: Int? = nil) throws -> ParallelRuntime {
+        let seqLen = seqLen ?? model.contextLength
         let tp = section.tp, pp = section.pp
         guard world.size % (tp * pp) == 0 else {
             throw TrainingError("invalid parallel layout: tp \(tp) × pp \(pp) does not divide the world size \(world.size) (mpirun -np)")
@@ -40,8 +41,8 @@ public struct ParallelRuntime: Sendable {
         if section.sequenceParallel && tp == 1 {
             throw TrainingError("parallel.sequence_parallel needs parallel.tp > 1 (it splits the LayerNorm regions over the tensor group)")
         }
-        if section.sequenceParallel && (microBatch * model.contextLength) % tp != 0 {
-            throw TrainingError("parallel.sequence_parallel: micro-batch × context = \(microBatch * model.contextLength) tokens do not split over tp \(tp)")
+        if section.sequenceParallel && (microBatch * seqLen) % tp != 0 {
+            throw TrainingError("parallel.sequence_parallel: micro-batch × sequence = \(microBatch * seqLen) tokens do not split over tp \(tp)")
         }
         let groups = try ParallelGroups(world: world, grid: grid)
         var modelParallel: ModelParallelContext? = nil
