@@ -129,7 +129,7 @@ fi
 # compare with the uninterrupted single process.
 resume_check() {  # NAME FROM_DIR FROM_LABEL NP [flags…]
     local name=$1 from=$2 fromLabel=$3 np=$4; shift 4
-    local label="resume of a $fromLabel checkpoint (step 10) under $*"
+    local label="resume of a $fromLabel checkpoint (step 10) under ${*:-one process}"
     if [ ! -d "$work/$from/checkpoints/step-00000010" ]; then fail "$label: $from has no step-10 checkpoint"; return; fi
     mkdir -p "$work/$name/checkpoints"
     cp -r "$work/$from/checkpoints/step-00000010" "$work/$name/checkpoints/"

@@ -96,27 +96,31 @@ public final class CheckpointStore {
     /// checkpoint's model shape must equal the model's. A sharded `optimizer` takes the slice of
     /// each moment tensor that falls in its ``AdamW/range``, so any layout resumes any checkpoint.
     public func load(step: Int, model: GPT, optimizer: AdamW) throws -> TrainerState {
-        let dir = path(step: step)
-        let saved = try HuggingFaceCheckpoint.readConfig(directory: dir)
-        var mine = model.config, theirs = saved
-        mine.dropout = 0; theirs.dropout = 0; mine.initStd = 0; theirs.initStd = 0
-        guard mine == theirs else {
-            throw TrainingError("\(dir): the checkpoint's model (n_layer \(saved.nLayer), n_head \(saved.nHead), n_embd \(saved.nEmbd), vocab \(saved.vocabSize), context \(saved.contextLength)) differs from the configured one (n_layer \(model.config.nLayer), n_head \(model.config.nHead), n_embd \(model.config.nEmbd), vocab \(model.config.vocabSize), context \(model.config.contextLength)); resume with the same [model] settings")
-        }
-        try model.loadParameters(from: SafeTensorsFile(path: dir + "/model.safetensors"))
-        let optFile = try SafeTensorsFile(path: dir + "/optimizer.safetensors")
-        for spec in model.layout.tensors {
-            for (prefix, buffer) in [("exp_avg.", optimizer.m), ("exp_avg_sq.", optimizer.v)] {
-                let values = try optFile.floats(prefix + spec.name)
-                guard values.count == spec.count else {
-                    throw TrainingError("\(optFile.path): \(prefix + spec.name) has \(values.count) values, expected \(spec.count)")
-                }
+        let state = try load(step: step, config: model.config) { spec, weights, m, v in
+            weights.withUnsafeBufferPointer { (model.parameters.base + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+            for (values, buffer) in [(m, optimizer.m), (v, optimizer.v)] {
                 let lo = max(spec.offset, optimizer.range.lowerBound), hi = min(spec.offset + spec.count, optimizer.range.upperBound)
                 guard lo < hi else { continue }
                 values.withUnsafeBufferPointer {
                     (buffer.base + (lo - optimizer.range.lowerBound)).update(from: $0.baseAddress! + (lo - spec.offset), count: hi - lo)
                 }
             }
+        }
+        optimizer.setStepCount(state.optimizerSteps)
+        return state
+    }
+
+    /// Reads checkpoint `step` one tensor at a time — `take(spec, weights, exp_avg, exp_avg_sq)` for
+    /// every tensor of the full layout, in order — so a model-parallel rank can keep just its slices
+    /// without ever holding the whole model. Checks that the checkpoint's model equals `config` and
+    /// that its files agree; returns the trainer state.
+    public func load(step: Int, config: GPTConfig, take: (TensorSpec, [Float], [Float], [Float]) throws -> Void) throws -> TrainerState {
+        let dir = path(step: step)
+        let saved = try HuggingFaceCheckpoint.readConfig(directory: dir)
+        var mine = config, theirs = saved
+        mine.dropout = 0; theirs.dropout = 0; mine.initStd = 0; theirs.initStd = 0
+        guard mine == theirs else {
+            throw TrainingError("\(dir): the checkpoint's model (n_layer \(saved.nLayer), n_head \(saved.nHead), n_embd \(saved.nEmbd), vocab \(saved.vocabSize), context \(saved.contextLength)) differs from the configured one (n_layer \(config.nLayer), n_head \(config.nHead), n_embd \(config.nEmbd), vocab \(config.vocabSize), context \(config.contextLength)); resume with the same [model] settings")
         }
         guard let data = FileManager.default.contents(atPath: dir + "/trainer_state.json") else {
             throw TrainingError("\(dir)/trainer_state.json: missing")
@@ -125,10 +129,27 @@ public final class CheckpointStore {
         do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
             throw TrainingError("\(dir)/trainer_state.json: \(error)")
         }
+        let modelFile = try SafeTensorsFile(path: dir + "/model.safetensors")
+        let optFile = try SafeTensorsFile(path: dir + "/optimizer.safetensors")
         guard let stepsMeta = optFile.metadata["step"], Int(stepsMeta) == state.optimizerSteps else {
             throw TrainingError("\(optFile.path): optimizer step does not match trainer_state.json")
         }
-        optimizer.setStepCount(state.optimizerSteps)
+        for spec in ParameterLayout(config: config).tensors {
+            let entry = try modelFile.entry(spec.name)
+            guard entry.shape == spec.shape else {
+                throw TrainingError("\(modelFile.path): tensor '\(spec.name)' has shape \(entry.shape), the model expects \(spec.shape)")
+            }
+            let weights = try modelFile.floats(spec.name)
+            var moments: [[Float]] = []
+            for prefix in ["exp_avg.", "exp_avg_sq."] {
+                let values = try optFile.floats(prefix + spec.name)
+                guard values.count == spec.count else {
+                    throw TrainingError("\(optFile.path): \(prefix + spec.name) has \(values.count) values, expected \(spec.count)")
+                }
+                moments.append(values)
+            }
+            try take(spec, weights, moments[0], moments[1])
+        }
         return state
     }
 

@@ -215,19 +215,30 @@ extension Trainer {
 
     /// Resumes from checkpoint `step` of `store`: the weights into ``model`` (and the shard), the
     /// moments into the optimizer (sliced for this rank's shard and ZeRO slot). Any layout resumes
-    /// any checkpoint, since checkpoints are always in the full layout.
+    /// any checkpoint, since checkpoints are always in the full layout. A shard reads the files one
+    /// tensor at a time and keeps its spans, never holding the whole model.
     public func restore(from store: CheckpointStore, step: Int) throws -> TrainerState {
         guard let mp = modelParallel, let shard else { return try store.load(step: step, model: model, optimizer: optimizer) }
-        let full = try AdamW(config: optimizer.config, layout: model.layout, pool: model.pool)
-        let weights = try GPT(config: model.config, pool: model.pool, withGradients: false)
-        let state = try store.load(step: step, model: weights, optimizer: full)
-        shard.load(fullParameters: weights.parameters.base)
-        let local = FloatBuffer(count: mp.layout.count)
-        for (src, dst) in [(full.m, optimizer.m), (full.v, optimizer.v)] {
-            mp.layout.slice(src.base, into: local.base)
-            dst.base.update(from: local.base + optimizer.range.lowerBound, count: optimizer.range.count)
+        var byName: [String: [ShardLayout.Entry]] = [:]
+        for e in mp.layout.entries { byName[e.name, default: []].append(e) }
+        let range = optimizer.range
+        let state = try store.load(step: step, config: model.config) { spec, weights, m, v in
+            for e in byName[spec.name] ?? [] {
+                for span in e.spans {
+                    let from = span.full - spec.offset
+                    weights.withUnsafeBufferPointer { (shard.parameters.base + span.local).update(from: $0.baseAddress! + from, count: span.count) }
+                    // The part of the span inside this rank's ZeRO slot.
+                    let lo = max(span.local, range.lowerBound), hi = min(span.local + span.count, range.upperBound)
+                    guard lo < hi else { continue }
+                    for (values, buffer) in [(m, optimizer.m), (v, optimizer.v)] {
+                        values.withUnsafeBufferPointer {
+                            (buffer.base + (lo - range.lowerBound)).update(from: $0.baseAddress! + from + (lo - span.local), count: hi - lo)
+                        }
+                    }
+                }
+            }
         }
-        optimizer.setStepCount(full.stepCount)
+        optimizer.setStepCount(state.optimizerSteps)
         return state
     }
 }
