@@ -36,21 +36,28 @@ extension GPT {
     /// residual output projections (`attn.c_proj`, `mlp.c_proj`) ~ N(0, std/√(2·n_layer)),
     /// biases 0, LayerNorm weights 1.
     public func initializeWeights(seed: UInt64) {
-        let sampler = CounterNormal(seed: seed)
-        let base = parameters.base
-        let residualStd = config.initStd / (2 * Float(config.nLayer)).squareRoot()
+        let base = parameters.base, config = config
         for (stream, spec) in layout.tensors.enumerated() {
             let p = base + spec.offset
-            if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight") || spec.name.hasSuffix("ln_f.weight") {
-                p.update(repeating: 1, count: spec.count)
-            } else if spec.shape.count == 1 {
-                p.update(repeating: 0, count: spec.count)
-            } else {
-                let std = spec.name.hasSuffix("c_proj.weight") ? residualStd : config.initStd
-                pool.parallelFor(spec.count) { range in
-                    for i in range { p[i] = std * sampler.sample(stream: stream, index: i) }
-                }
+            pool.parallelFor(spec.count) { range in
+                Self.initialize(spec, stream: stream, elements: range, into: p + range.lowerBound, config: config, seed: seed)
             }
+        }
+    }
+
+    /// Writes the initial values of elements `elements` of tensor `spec` (the `stream`-th of the
+    /// layout) to `out`. Every value is a pure function of (seed, tensor, element), so a
+    /// model-parallel shard can initialize its own slices and get exactly the whole model's values.
+    public static func initialize(_ spec: TensorSpec, stream: Int, elements: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                                  config: GPTConfig, seed: UInt64) {
+        if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight") || spec.name.hasSuffix("ln_f.weight") {
+            out.update(repeating: 1, count: elements.count)
+        } else if spec.shape.count == 1 {
+            out.update(repeating: 0, count: elements.count)
+        } else {
+            let sampler = CounterNormal(seed: seed)
+            let std = spec.name.hasSuffix("c_proj.weight") ? config.initStd / (2 * Float(config.nLayer)).squareRoot() : config.initStd
+            for (k, i) in elements.enumerated() { out[k] = std * sampler.sample(stream: stream, index: i) }
         }
     }
 }

@@ -74,6 +74,23 @@ public final class ModelShard {
     /// Takes this rank's slices of a full flat parameter buffer (``ParameterLayout`` order).
     public func load(fullParameters: UnsafePointer<Float>) { layout.slice(fullParameters, into: parameters.base) }
 
+    /// GPT-2 initialization of this rank's slices, value for value what ``GPT/initializeWeights(seed:)``
+    /// gives the whole model (embedding padding rows stay zero), without building the whole model.
+    public func initializeWeights(seed: UInt64) {
+        let full = ParameterLayout(config: config)
+        var stream: [String: Int] = [:]
+        for (i, t) in full.tensors.enumerated() { stream[t.name] = i }
+        parameters.zero(pool: pool)
+        for e in layout.entries {
+            let i = stream[e.name]!, spec = full.tensors[i]
+            for span in e.spans {
+                let first = span.full - spec.offset
+                GPT.initialize(spec, stream: i, elements: first..<(first + span.count), into: parameters.base + span.local,
+                               config: config, seed: seed)
+            }
+        }
+    }
+
     /// Zeroes the local gradients.
     public func zeroGradients() { gradients.zero(pool: pool) }
 

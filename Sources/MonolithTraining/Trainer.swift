@@ -59,8 +59,8 @@ public final class Trainer {
     /// Creates a trainer around `model`. With `dataParallel` alone, the model's buffers must be
     /// ``DataParallelContext/bufferCount`` long and every replica must start from the same weights.
     /// With `modelParallel`, training runs on a ``ModelShard`` for micro-batches of `microBatch`,
-    /// sliced now from `initialWeights` (default: `model`'s); `model` may then be made without
-    /// gradients, and without weights on ranks that never evaluate (see ``assembleFullModel()``).
+    /// sliced now from `initialWeights` (default: `model`'s, if it has any); `model` may then be
+    /// made without gradients or weights (see ``assembleFullModel()``).
     public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
                 dataParallel: DataParallelContext? = nil, modelParallel: ModelParallelContext? = nil,
                 microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil,
@@ -74,8 +74,9 @@ public final class Trainer {
             let s = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch!.batch, seqLen: microBatch!.seqLen,
                                recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dataParallel!.bufferCount,
                                pool: model.pool)
-            precondition(initialWeights != nil || model.hasWeights, "a shard needs initial weights")
-            s.load(fullParameters: initialWeights ?? UnsafePointer(model.parameters.base))
+            // Without initial weights (a weightless model) the shard starts at zero: call
+            // `shard.initializeWeights(seed:)` or `restore(from:step:)`.
+            if let w = initialWeights ?? (model.hasWeights ? UnsafePointer(model.parameters.base) : nil) { s.load(fullParameters: w) }
             shard = s
             self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
                                        shard: dataParallel?.optimizerShard, slotSize: slot, pool: model.pool)

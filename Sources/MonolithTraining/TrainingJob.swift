@@ -72,15 +72,16 @@ public final class TrainingJob {
             self.log = log
         }
         let log = self.log
-        // Under model parallelism the training state lives in the shards; the full model is an
-        // inference-only copy for checkpoints, evaluation and samples, kept by the logging rank
-        // only (the others build it for the initial slicing and drop it).
+        // Under model parallelism the training state lives in the shards: each initializes its own
+        // slices (`init_from` reads the whole file once, transiently), and every rank keeps only
+        // a shape-only model.
         let sharded = runtime?.modelParallel != nil
         let bufferCount = sharded ? 0 : runtime?.dataParallel.bufferCount ?? 0
         var initial: GPT
         if config.model.initFrom.isEmpty {
-            initial = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded)
-            initial.initializeWeights(seed: config.training.seed)
+            // A shard initializes its own slices (the values are functions of seed, tensor and element).
+            initial = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded, withWeights: !sharded)
+            if !sharded { initial.initializeWeights(seed: config.training.seed) }
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
@@ -112,7 +113,8 @@ public final class TrainingJob {
                               gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel,
                               modelParallel: runtime?.modelParallel,
                               microBatch: (config.training.microBatch, config.model.contextLength),
-                              initialWeights: sharded ? UnsafePointer(initial.parameters.base) : nil)
+                              initialWeights: sharded && initial.hasWeights ? UnsafePointer(initial.parameters.base) : nil)
+        if sharded && config.model.initFrom.isEmpty { trainer.shard!.initializeWeights(seed: config.training.seed) }
         store = CheckpointStore(root: config.logging.outDir + "/checkpoints")
         state.data = data.state
         state.sampleRNG = config.training.seed ^ 0x5EED

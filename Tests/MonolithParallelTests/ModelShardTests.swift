@@ -96,6 +96,24 @@ struct ModelShardTests {
         }
     }
 
+    @Test("a shard initializes its slices exactly as the whole model's", arguments: [(1, 1), (2, 1), (4, 2), (2, 4)])
+    func initialization(tp: Int, pp: Int) throws {
+        let full = try GPT(config: Self.config, pool: WorkerPool(threads: 1))
+        full.initializeWeights(seed: 42)
+        let weights = full.parameters.toArray()
+        for s in 0..<pp {
+            let results = try InProcessWorld(size: tp).run { comm -> Bool in
+                let layout = ShardLayout(config: Self.config, tensorParallel: tp, tensorRank: comm.rank, stages: pp, stage: s)
+                let shard = ModelShard(layout: layout, tensor: comm, batch: 1, seqLen: 2, pool: WorkerPool(threads: 1))
+                shard.initializeWeights(seed: 42)
+                let want = FloatBuffer(count: layout.count)
+                layout.slice(weights, into: want.base)
+                return shard.parameters.toArray() == want.toArray()
+            }
+            #expect(results.allSatisfy { $0 }, "tp \(tp), pp \(pp) stage \(s)")
+        }
+    }
+
     @Test("the canonical spans of a replica's shards assemble every parameter exactly once",
           arguments: [(1, 1, 1), (2, 1, 1), (4, 2, 1), (2, 2, 2), (1, 4, 1)])
     func assembly(tp: Int, pp: Int, v: Int) {
