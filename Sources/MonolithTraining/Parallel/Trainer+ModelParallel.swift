@@ -148,16 +148,39 @@ extension Trainer {
     /// Bytes of activation sets the pipeline stage has allocated (its in-flight high-water mark).
     public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
 
-    /// The whole model, assembled from the shards of the first data-parallel replica (a collective
-    /// over every rank): a fresh inference-only ``GPT`` on that replica's ranks, nil on the others.
-    /// Without model parallelism, ``model`` itself.
+    /// The whole model, gathered from the shards of the first data-parallel replica onto its
+    /// logging rank (tensor rank 0 of the last stage): a fresh inference-only ``GPT`` there, nil on
+    /// every other rank. Every rank must call it. Without model parallelism, ``model`` itself.
     public func assembleFullModel() throws -> GPT? {
         guard let mp = modelParallel, let shard else { return model }
         guard dataParallel!.rank == 0 else { return nil }
+        guard let weights = try gatherCanonical(shard.parameters.base, mp: mp) else { return nil }
         let full = try GPT(config: model.config, pool: model.pool, withGradients: false)
         full.dropoutSeed = model.dropoutSeed
-        mp.layout.scatter(shard.parameters.base, into: full.parameters.base)
-        try mp.replica.allReduce(UnsafeMutableBufferPointer(start: full.parameters.base, count: model.layout.count), op: .sum)
+        full.parameters.base.update(from: weights.base, count: model.layout.count)
+        return full
+    }
+
+    /// Sends this rank's canonical elements (`local`, in its ``ShardLayout``) to the replica's
+    /// logging rank, which places every rank's into a full-layout buffer and returns it; nil
+    /// elsewhere. Point-to-point, so only the logging rank ever holds a full-sized buffer.
+    private func gatherCanonical(_ local: UnsafeMutablePointer<Float>, mp: ModelParallelContext) throws -> FloatBuffer? {
+        let L = mp.layout, tp = L.tensorParallel
+        // Replica ranks are ordered tp fastest, then stage (ParallelGroups).
+        let root = (L.stages - 1) * tp
+        guard mp.replica.rank == root else {
+            try mp.replica.send(UnsafeBufferPointer(start: local, count: L.count), to: root, tag: 7)
+            return nil
+        }
+        let full = FloatBuffer(count: model.layout.count)
+        L.scatter(local, into: full.base)
+        for r in 0..<mp.replica.size where r != root {
+            let theirs = ShardLayout(config: L.config, tensorParallel: tp, tensorRank: r % tp, stages: L.stages, stage: r / tp,
+                                     virtualStages: L.virtualStages)
+            let buffer = FloatBuffer(count: theirs.count)
+            try mp.replica.receive(into: UnsafeMutableBufferPointer(start: buffer.base, count: theirs.count), from: r, tag: 7)
+            theirs.scatter(buffer.base, into: full.base)
+        }
         return full
     }
 
@@ -189,8 +212,8 @@ extension Trainer {
 
     /// The Adam moments in the full Hugging Face layout, for a checkpoint (a collective: every rank
     /// calls it). ZeRO slots are all-gathered over the data-parallel group and model-parallel
-    /// shards assembled over the replica; `nil` when the optimizer already holds the full layout,
-    /// and on the ranks that do not write checkpoints under model parallelism.
+    /// shards gathered onto the logging rank; `nil` when the optimizer already holds the full
+    /// layout, and on the ranks that do not write checkpoints under model parallelism.
     public func gatheredMoments() throws -> (m: FloatBuffer, v: FloatBuffer)? {
         var local: (m: FloatBuffer, v: FloatBuffer)? = nil
         if let dp = dataParallel, dp.zeroStage >= 1 {
@@ -205,11 +228,8 @@ extension Trainer {
         guard let mp = modelParallel else { return local }
         guard dataParallel!.rank == 0 else { return nil }
         let src = local ?? (optimizer.m, optimizer.v)
-        let m = FloatBuffer(count: model.layout.count), v = FloatBuffer(count: model.layout.count)
-        for (part, out) in [(src.m, m), (src.v, v)] {
-            mp.layout.scatter(part.base, into: out.base)
-            try mp.replica.allReduce(UnsafeMutableBufferPointer(start: out.base, count: out.count), op: .sum)
-        }
+        let m = try gatherCanonical(src.m.base, mp: mp), v = try gatherCanonical(src.v.base, mp: mp)
+        guard let m, let v else { return nil }
         return (m, v)
     }
 
