@@ -201,12 +201,10 @@ public final class GPT {
     private var dropoutP: Float { training ? config.dropout : 0 }
 
     private var embeddingDropout: Dropout {
-        Dropout(p: dropoutP, seed: Dropout.seed(base: dropoutSeed, step: dropoutStep, layer: config.nLayer, site: 0))
+        TransformerBlock.DropoutSites.embedding(p: dropoutP, seed: dropoutSeed, step: dropoutStep, layers: config.nLayer)
     }
 
     private func dropoutSites(_ l: Int) -> TransformerBlock.DropoutSites {
-        guard dropoutP > 0 else { return .none }
-        let s = { (site: Int) in Dropout(p: self.dropoutP, seed: Dropout.seed(base: self.dropoutSeed, step: self.dropoutStep, layer: l, site: site)) }
-        return TransformerBlock.DropoutSites(attention: s(1), attnResidual: s(2), mlpResidual: s(3))
+        TransformerBlock.DropoutSites.layer(l, p: dropoutP, seed: dropoutSeed, step: dropoutStep)
     }
 }

@@ -38,6 +38,20 @@ public enum TransformerBlock {
         public init(attention: Dropout, attnResidual: Dropout, mlpResidual: Dropout) {
             self.attention = attention; self.attnResidual = attnResidual; self.mlpResidual = mlpResidual
         }
+
+        /// The sites of block `layer` for micro-batch `step` (sites 1–3 of the layer; the embedding
+        /// is site 0 of layer `n_layer`, ``embedding(p:seed:step:layers:)``). Every model that must
+        /// draw the same masks — ``GPT`` and a model-parallel shard — derives them here.
+        public static func layer(_ layer: Int, p: Float, seed: UInt64, step: Int) -> DropoutSites {
+            guard p > 0 else { return .none }
+            let site = { (k: Int) in Dropout(p: p, seed: Dropout.seed(base: seed, step: step, layer: layer, site: k)) }
+            return DropoutSites(attention: site(1), attnResidual: site(2), mlpResidual: site(3))
+        }
+
+        /// The embedding-output site for micro-batch `step` of a model with `layers` blocks.
+        public static func embedding(p: Float, seed: UInt64, step: Int, layers: Int) -> Dropout {
+            Dropout(p: p, seed: Dropout.seed(base: seed, step: step, layer: layers, site: 0))
+        }
     }
 
     /// Runs the block on `input` (`[B,T,C]`), saving what backward needs in `a`; output in `a.res2`.

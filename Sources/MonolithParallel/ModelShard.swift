@@ -154,13 +154,11 @@ public final class ModelShard {
 
     /// The sites of block `l` for micro-batch `step`, seeded as ``GPT`` seeds them.
     func dropoutSites(_ l: Int, _ step: Int) -> TransformerBlock.DropoutSites {
-        guard dropout > 0 else { return .none }
-        let site = { (k: Int) in Dropout(p: self.dropout, seed: Dropout.seed(base: self.dropoutSeed, step: step, layer: l, site: k)) }
-        return TransformerBlock.DropoutSites(attention: site(1), attnResidual: site(2), mlpResidual: site(3))
+        TransformerBlock.DropoutSites.layer(l, p: dropout, seed: dropoutSeed, step: step)
     }
 
     func embeddingDropout(_ step: Int) -> Dropout {
-        Dropout(p: dropout, seed: Dropout.seed(base: dropoutSeed, step: step, layer: config.nLayer, site: 0))
+        TransformerBlock.DropoutSites.embedding(p: dropout, seed: dropoutSeed, step: step, layers: config.nLayer)
     }
 
     /// Global index of this rank's first residual row.
