@@ -75,18 +75,17 @@ public final class PipelineStage {
         shard.dropout = 0
         defer { shard.dropout = dropout }
         var result: (sum: Double, count: Int) = (0, 0)
-        // Any tag will do: a training step has completed all its transfers before evaluation, and
-        // these messages are blocking and strictly ordered along the chain of virtual stages.
-        let tagBase = 0
+        // Tag = the receiving virtual stage: a training step has completed all its transfers before
+        // evaluation, and these messages are blocking and strictly ordered along the chain.
         for vs in 0..<(p * v) where vs % p == me {
             let chunk = vs / p
-            if vs > 0 { try group.receive(into: buffer, from: (vs - 1) % p, tag: tagBase + vs) }
+            if vs > 0 { try group.receive(into: buffer, from: (vs - 1) % p, tag: vs) }
             let acts = take(chunk: chunk)
             defer { free[chunk].append(acts) }
             let loss = try shard.forward(acts, ids: ids, targets: targets, input: vs > 0 ? UnsafePointer(buffer.baseAddress) : nil,
                                          output: buffer.baseAddress)
             if let loss { result = loss }
-            if vs < p * v - 1 { try group.send(UnsafeBufferPointer(buffer), to: (vs + 1) % p, tag: tagBase + vs + 1) }
+            if vs < p * v - 1 { try group.send(UnsafeBufferPointer(buffer), to: (vs + 1) % p, tag: vs + 1) }
         }
         return result
     }

@@ -97,7 +97,8 @@ public final class TrainingJob {
         }
         // Sharded ranks keep only a shape: evaluation runs through the shards, and samples and
         // checkpoints assemble a transient whole model.
-        model = sharded ? try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false) : initial
+        model = sharded && initial.hasWeights
+            ? try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false) : initial
         if let runtime {
             let mem = runtime.dataParallel.memoryPerRank
             let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; recompute %@; samples and checkpoints assemble a transient %.2f MB whole model)",

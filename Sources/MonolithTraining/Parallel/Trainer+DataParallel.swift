@@ -17,12 +17,7 @@ extension Trainer {
         let local = dp.localMicroBatches(of: microBatches.count)
         let scale = 1 / Float(microBatches.count)
         let grads = model.gradients, params = model.parameters, pool = model.pool
-        var comm = 0.0
-        func timed<R>(_ body: () throws -> R) rethrows -> R {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            defer { comm += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-            return try body()
-        }
+        let clock = CommunicationClock()
         let full = UnsafeMutableBufferPointer(start: grads.base, count: grads.count)
         let slot = dp.shards.slot(of: dp.rank), owned = dp.shards.range(of: dp.rank)
         model.training = true
@@ -46,7 +41,7 @@ extension Trainer {
             if let buckets, k == local.count - 1 {
                 model.backward(lossScale: scale) { offset in
                     guard overlapError == nil else { return }  // the error is rethrown after backward
-                    do { try timed { try buckets.gradientsReady(from: offset, in: allReduceBuffer) } } catch { overlapError = error }
+                    do { try clock.time { try buckets.gradientsReady(from: offset, in: allReduceBuffer) } } catch { overlapError = error }
                 }
                 if let overlapError { throw overlapError }
             } else {
@@ -54,46 +49,42 @@ extension Trainer {
             }
             model.dropoutStep += 1
             lossSum += loss
-            if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
+            if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, clock: clock) }
         }
         model.dropoutStep = firstDropoutStep + microBatches.count
         let lr = schedule.lr(at: step)
         let norm: Float
         if dp.zeroStage == 0 {
-            try timed { try buckets?.wait(allReduceBuffer) }
+            try clock.time { try buckets?.wait(allReduceBuffer) }
             norm = GradientClipping.clip(grads, maxNorm: gradClip, pool: pool)
             optimizer.step(parameters: params, gradients: grads, lr: lr)
         } else {
             if dp.zeroStage == 1 {
-                try timed { try ZeroCollectives.reduceScatterGradients(full, shards: dp.shards, group: dp.group) }
+                try clock.time { try ZeroCollectives.reduceScatterGradients(full, shards: dp.shards, group: dp.group) }
             }
             // The owned gradients: in place in the full buffer (ZeRO 1) or in the shard (ZeRO 2).
             let g = gradientShard?.base ?? grads.base + slot.lowerBound
             let local = Reduction.sumOfSquares(g, count: owned.count, pool: pool)
-            let total = try timed { try dp.group.allReduce(local, op: .sum) }
+            let total = try clock.time { try dp.group.allReduce(local, op: .sum) }
             norm = Float(total.squareRoot())
-            if gradClip > 0 {
-                let coef = gradClip / (norm + 1e-6)
-                if coef < 1 { Reduction.scale(g, count: owned.count, by: coef, pool: pool) }
-            }
+            GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
             optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
-            try timed {
+            try clock.time {
                 try ZeroCollectives.allGatherParameters(UnsafeMutableBufferPointer(start: params.base, count: params.count),
                                                         shards: dp.shards, group: dp.group)
             }
         }
-        let globalLoss = try timed { try dp.group.allReduce(lossSum, op: .sum) }
+        let globalLoss = try clock.time { try dp.group.allReduce(lossSum, op: .sum) }
         step += 1
-        lastCommunicationSeconds = comm
+        lastCommunicationSeconds = clock.seconds
         return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
     }
 
     /// ZeRO 2: reduce-scatters the micro-batch's gradient (`gradients`, the model's or the shard's
     /// padded flat buffer) into this rank's slot accumulator, and zeroes it for the next one.
-    func reduceScatterMicroBatch(_ dp: DataParallelContext, gradients grads: FloatBuffer,
-                                 timed: (() throws -> Void) throws -> Void) throws {
+    func reduceScatterMicroBatch(_ dp: DataParallelContext, gradients grads: FloatBuffer, clock: CommunicationClock) throws {
         let slot = dp.shards.slot(of: dp.rank)
-        try timed {
+        try clock.time {
             try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
                                                        shards: dp.shards, group: dp.group)
         }

@@ -28,12 +28,7 @@ extension Trainer {
         shard.dropoutSeed = model.dropoutSeed
         let dropoutBase = model.dropoutStep + localRange.lowerBound
         let scale = 1 / Float(microBatches.count)
-        var comm = 0.0
-        func timed<R>(_ body: () throws -> R) rethrows -> R {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            defer { comm += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-            return try body()
-        }
+        let clock = CommunicationClock()
         let grads = shard.gradients, params = shard.parameters
         shard.zeroGradients()
         gradientShard?.zero(pool: pool)
@@ -41,8 +36,8 @@ extension Trainer {
         if gradientShard != nil && layout.stages == 1 {
             for (k, mb) in local.enumerated() {
                 lossSum += try runStage([mb], scale: scale, mp: mp, dropoutBase: dropoutBase + k)
-                if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
-                try reduceScatterMicroBatch(dp, gradients: grads, timed: timed)
+                if mp.sequenceParallel { try clock.time { try sumReplicatedGradients(grads, mp: mp) } }
+                try reduceScatterMicroBatch(dp, gradients: grads, clock: clock)
             }
         } else {
             // ZeRO 0: each bucket's all-reduce starts as soon as the last micro-batch's backward has
@@ -59,17 +54,17 @@ extension Trainer {
             }
             lossSum = try runStage(local, scale: scale, mp: mp, dropoutBase: dropoutBase, gradientsReady: ready)
             if let overlapError { throw overlapError }
-            if let buckets { try timed { try buckets.wait(all) } }
-            if mp.sequenceParallel { try timed { try sumReplicatedGradients(grads, mp: mp) } }
-            if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, timed: timed) }
+            if let buckets { try clock.time { try buckets.wait(all) } }
+            if mp.sequenceParallel { try clock.time { try sumReplicatedGradients(grads, mp: mp) } }
+            if gradientShard != nil { try reduceScatterMicroBatch(dp, gradients: grads, clock: clock) }
         }
         // Before ZeRO splits the buffer: the tied copies are in the full-length gradient.
         if let emb = mp.embedding, let tied = layout.tiedEmbedding, gradientShard == nil {
-            try timed { try emb.allReduce(UnsafeMutableBufferPointer(start: grads.base + tied.lowerBound, count: tied.count), op: .sum) }
+            try clock.time { try emb.allReduce(UnsafeMutableBufferPointer(start: grads.base + tied.lowerBound, count: tied.count), op: .sum) }
         }
         let owned = dp.zeroStage >= 1 ? dp.shards.range(of: dp.rank) : 0..<layout.count
         if dp.zeroStage == 1 {
-            try timed { try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
+            try clock.time { try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
                                                                    shards: dp.shards, group: dp.group) }
         }
         // The owned gradients: everything (ZeRO 0), in place in the local buffer (1), or the slot accumulator (2).
@@ -81,8 +76,8 @@ extension Trainer {
             let part = FloatBuffer(count: tied.count)
             let lo = max(tied.lowerBound, owned.lowerBound), hi = min(tied.upperBound, owned.upperBound)
             if lo < hi { (part.base + (lo - tied.lowerBound)).update(from: g + (lo - owned.lowerBound), count: hi - lo) }
-            try timed { try dp.group.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
-            try timed { try emb.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
+            try clock.time { try dp.group.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
+            try clock.time { try emb.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
             if lo < hi { (g + (lo - owned.lowerBound)).update(from: part.base + (lo - tied.lowerBound), count: hi - lo) }
         }
         var squares = 0.0
@@ -90,28 +85,25 @@ extension Trainer {
             let lo = max(r.lowerBound, owned.lowerBound), hi = min(r.upperBound, owned.upperBound)
             if lo < hi { squares += Reduction.sumOfSquares(g + (lo - owned.lowerBound), count: hi - lo, pool: pool) }
         }
-        if dp.zeroStage >= 1 { squares = try timed { try dp.group.allReduce(squares, op: .sum) } }
-        squares = try timed { try mp.replica.allReduce(squares, op: .sum) }
+        if dp.zeroStage >= 1 { squares = try clock.time { try dp.group.allReduce(squares, op: .sum) } }
+        squares = try clock.time { try mp.replica.allReduce(squares, op: .sum) }
         let norm = Float(squares.squareRoot())
-        if gradClip > 0 {
-            let coef = gradClip / (norm + 1e-6)
-            if coef < 1 { Reduction.scale(g, count: owned.count, by: coef, pool: pool) }
-        }
+        GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
         let lr = schedule.lr(at: step)
         optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
         if dp.zeroStage >= 1 {
-            try timed {
+            try clock.time {
                 try ZeroCollectives.allGatherParameters(UnsafeMutableBufferPointer(start: params.base, count: params.count),
                                                         shards: dp.shards, group: dp.group)
             }
         }
         // The last stage's tensor ranks all computed the loss; count it once.
         let mine = layout.isLast(chunk: layout.virtualStages - 1) && layout.tensorRank == 0 ? lossSum : 0
-        let replicaLoss = try timed { try mp.replica.allReduce(mine, op: .sum) }
-        let globalLoss = try timed { try dp.group.allReduce(replicaLoss, op: .sum) }
+        let replicaLoss = try clock.time { try mp.replica.allReduce(mine, op: .sum) }
+        let globalLoss = try clock.time { try dp.group.allReduce(replicaLoss, op: .sum) }
         step += 1
         model.dropoutStep += microBatches.count
-        lastCommunicationSeconds = comm
+        lastCommunicationSeconds = clock.seconds
         return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
     }
 
@@ -132,11 +124,7 @@ extension Trainer {
     /// Runs `batches` through this stage's plan; returns the summed micro-batch losses (last stage).
     private func runStage(_ batches: [TokenBatch], scale: Float, mp: ModelParallelContext, dropoutBase: Int,
                           gradientsReady: ((Int) -> Void)? = nil) throws -> Float {
-        let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: batches.count, virtualStages: mp.layout.virtualStages,
-                                        stage: mp.layout.stage)
-        if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard!, schedule: plan) }
-        else if pipelineStage!.schedule != plan { pipelineStage!.schedule = plan }
-        let stage = pipelineStage!
+        let stage = try pipeline(microBatches: batches.count, mp: mp)
         try stage.run(ids: batches.map(\.ids), targets: batches.map(\.targets), lossScale: scale, group: mp.pipeline,
                       dropoutBase: dropoutBase, gradientsReady: gradientsReady)
         return stage.lossSum
@@ -144,6 +132,19 @@ extension Trainer {
 
     /// Seconds the last step's pipeline spent blocked on other stages (0 without model parallelism).
     public var lastPipelineWaitSeconds: Double { pipelineStage?.lastWaitSeconds ?? 0 }
+
+    /// The stage (made once, so its activation sets are reused) with the plan for `microBatches`.
+    private func pipeline(microBatches: Int, mp: ModelParallelContext) throws -> PipelineStage {
+        let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: microBatches, virtualStages: mp.layout.virtualStages,
+                                        stage: mp.layout.stage)
+        if let stage = pipelineStage {
+            if stage.schedule != plan { stage.schedule = plan }
+            return stage
+        }
+        let stage = PipelineStage(shard: shard!, schedule: plan)
+        pipelineStage = stage
+        return stage
+    }
 
     /// Bytes of activation sets the pipeline stage has allocated (its in-flight high-water mark).
     public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
@@ -189,10 +190,8 @@ extension Trainer {
     /// last batch is padded with ignored targets.
     public func evaluateSharded(_ batches: [TokenBatch]) throws -> Float {
         guard let mp = modelParallel, let shard, let dp = dataParallel else { preconditionFailure("evaluateSharded needs model parallelism") }
-        let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: mp.layout.stages, virtualStages: mp.layout.virtualStages,
-                                        stage: mp.layout.stage)
-        if pipelineStage == nil { pipelineStage = PipelineStage(shard: shard, schedule: plan) }
-        let stage = pipelineStage!
+        // Evaluation walks its own chain; any valid plan will do (m = p suits interleaving too).
+        let stage = try pipeline(microBatches: pipelineStage?.schedule.microBatches ?? mp.layout.stages, mp: mp)
         var sum = 0.0, count = 0.0
         let want = shard.batch * shard.seqLen
         for (k, b) in batches.enumerated() where k % dp.size == dp.rank {
