@@ -28,18 +28,41 @@ import time
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
+def char_splits(path):
+    """Tiny Shakespeare as character ids, split 90/10 by position: (vocabulary, train, val)."""
+    import torch
+    text = open(path, encoding="utf-8").read()
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    n = int(0.9 * len(data))
+    return chars, data[:n], data[n:]
+
+
+def whole_split_loss(model, loss_of, val, block, batch):
+    """Mean loss per token over the whole split in consecutive `block`-token windows, as Monolith's
+    final evaluation."""
+    import torch
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        starts = list(range(0, len(val) - block, block))
+        for i in range(0, len(starts), batch):
+            s = starts[i:i + batch]
+            x = torch.stack([val[j:j + block] for j in s])
+            y = torch.stack([val[j + 1:j + 1 + block] for j in s])
+            total += loss_of(x, y).item() * y.numel()
+            count += y.numel()
+    return total / count
+
+
 def peer(args):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
     t0 = time.time()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1337)
-    text = open(args.input, encoding="utf-8").read()
-    chars = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(chars)}
-    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
-    n = int(0.9 * len(data))
-    train, val = data[:n], data[n:]
+    chars, train, val = char_splits(args.input)
     block, batch, iters, warmup, lr, min_lr = 64, 12, 2000, 100, 1e-3, 1e-4
     cfg = GPT2Config(vocab_size=len(chars), n_positions=block, n_layer=4, n_head=4, n_embd=128,
                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
@@ -84,17 +107,8 @@ def peer(args):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
     train_seconds = time.time() - t0
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        starts = list(range(0, len(val) - block - 1 + 1, block))
-        for i in range(0, len(starts), batch):
-            s = starts[i:i + batch]
-            x = torch.stack([val[j:j + block] for j in s])
-            y = torch.stack([val[j + 1:j + 1 + block] for j in s])
-            total += loss_of(x, y).item() * y.numel()
-            count += y.numel()
-    return {"seconds": train_seconds, "val_loss_whole_split": total / count, "val_loss_20_batches": est["val"]}
+    return {"seconds": train_seconds, "val_loss_whole_split": whole_split_loss(model, loss_of, val, block, batch),
+            "val_loss_20_batches": est["val"]}
 
 
 def main():

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 
+from bench_shakespeare_char import char_splits, whole_split_loss
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MASK = (1 << 64) - 1
 
@@ -47,12 +49,7 @@ def main():
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    text = open(args.input, encoding="utf-8").read()
-    chars = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(chars)}
-    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
-    n = int(0.9 * len(data))
-    train, val = data[:n], data[n:]
+    chars, train, val = char_splits(args.input)
     block, batch, warmup, lr, min_lr, decay_steps = 64, 12, 100, 1e-3, 1e-4, 2000
     cfg = GPT2Config(vocab_size=len(chars), n_positions=block, n_layer=4, n_head=4, n_embd=128,
                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
@@ -112,17 +109,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         peer_loss[step + 1] = loss.item()
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        starts = list(range(0, len(val) - block, block))
-        for i in range(0, len(starts), batch):
-            s = starts[i:i + batch]
-            x = torch.stack([val[j:j + block] for j in s])
-            y = torch.stack([val[j + 1:j + 1 + block] for j in s])
-            total += loss_of(x, y).item() * y.numel()
-            count += y.numel()
-    peer_val = total / count
+    peer_val = whole_split_loss(model, loss_of, val, block, batch)
 
     def rel(k):
         return abs(mono_loss[k] - peer_loss[k]) / peer_loss[k]

@@ -13,12 +13,7 @@ struct DataParallelTrainerTests {
 
     /// The same global batches for every rank and for the reference.
     static func batches(step: Int) -> [TokenBatch] {
-        var rng = SplitMix64(seed: UInt64(100 + step))
-        return (0..<microBatches).map { _ in
-            let ids = (0..<batch * seq).map { _ in Int32(rng.next() % 29) }
-            let targets = (0..<batch * seq).map { _ in Int32(rng.next() % 29) }
-            return TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seq)
-        }
+        randomBatches(seed: UInt64(100 + step), count: microBatches, batch: batch, seqLen: seq, vocabulary: 29)
     }
 
     /// Runs the steps; returns the per-step (loss, norm) and the final weights.
@@ -60,5 +55,16 @@ struct DataParallelTrainerTests {
         let z0 = ZeroShards.memoryPerRank(parameters: n, dataParallel: 4, stage: 0)
         let z2 = ZeroShards.memoryPerRank(parameters: n, dataParallel: 4, stage: 2)
         #expect(z0.optimizer == 8 * n && z2.optimizer == 2 * n && z2.gradients == n)
+    }
+}
+
+/// `count` micro-batches of uniformly random ids and targets below `vocabulary`, a function of `seed`
+/// (so every in-process rank and the single-process reference draw the same global batch).
+func randomBatches(seed: UInt64, count: Int, batch: Int, seqLen: Int, vocabulary: Int) -> [TokenBatch] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { _ in
+        let ids = (0..<batch * seqLen).map { _ in Int32(rng.next() % UInt64(vocabulary)) }
+        let targets = (0..<batch * seqLen).map { _ in Int32(rng.next() % UInt64(vocabulary)) }
+        return TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seqLen)
     }
 }

@@ -15,12 +15,7 @@ struct ModelParallelTrainerTests {
     static let steps = 3, microBatches = 4, batch = 2, seq = 8
 
     static func batches(step: Int) -> [TokenBatch] {
-        var rng = SplitMix64(seed: UInt64(200 + step))
-        return (0..<microBatches).map { _ in
-            let ids = (0..<batch * seq).map { _ in Int32(rng.next() % 29) }
-            let targets = (0..<batch * seq).map { _ in Int32(rng.next() % 29) }
-            return TokenBatch(ids: ids, targets: targets, batch: batch, seqLen: seq)
-        }
+        randomBatches(seed: UInt64(200 + step), count: microBatches, batch: batch, seqLen: seq, vocabulary: 29)
     }
 
     static func schedule() -> LRSchedule { LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10) }
@@ -55,9 +50,8 @@ struct ModelParallelTrainerTests {
         let results = try InProcessWorld(size: l.tp * l.pp * l.dp).run { world -> ([Float], [Float]?) in
             var cfg = Self.config
             cfg.dropout = l.dropout
-            var section = ParallelSection(tp: l.tp, pp: l.pp, dp: l.dp, zero: l.zero, virtualStages: l.v, recompute: l.recompute,
+            let section = ParallelSection(tp: l.tp, pp: l.pp, dp: l.dp, zero: l.zero, virtualStages: l.v, recompute: l.recompute,
                                           sequenceParallel: l.sp)
-            if l.recompute == "none" && l.tp == 1 && l.pp == 1 { section.recompute = "selective" }
             let runtime = try ParallelRuntime.make(world: world, section: section, model: cfg, microBatch: Self.batch,
                                                    globalBatch: Self.batch * Self.microBatches)
             let initial = try GPT(config: cfg, pool: WorkerPool(threads: 1), withGradients: false)
