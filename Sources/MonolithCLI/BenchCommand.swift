@@ -53,22 +53,23 @@ struct BenchTrain: ParsableCommand {
         if let layers { config.nLayer = layers }
         if let vocab { config.vocabSize = vocab }
         do { try config.validate() } catch { throw ValidationError("--layers/--vocab: \(error)") }
-        var runtime: ParallelRuntime? = nil
         var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: recompute)
         section.recomputeEvery = recomputeEvery
         section.sequenceParallel = sequenceParallel
         try section.validate()
+        let runtime: ParallelRuntime, prefix: String
         if MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(section) {
             let world = MPICommunicator.world()
             let ranks = dp > 0 ? dp : max(1, world.size / max(1, tp * pp))
             runtime = try ParallelRuntime.make(world: world, section: section, model: config, microBatch: batch,
                                                globalBatch: batch * ranks * microBatches, seqLen: seq)
+            prefix = runtime.logPrefix + " "
+        } else {
+            runtime = try ParallelRuntime.single(model: config, microBatch: batch, seqLen: seq, section: section)
+            prefix = ""
         }
-        let prefix = runtime.map { $0.logPrefix + " " } ?? ""
         let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,
-                                            peakGflops: peakGflops, dataParallel: runtime?.dataParallel,
-                                            modelParallel: runtime?.modelParallel,
-                                            microBatches: microBatches) { i, ms in
+                                            peakGflops: peakGflops, parallel: runtime, microBatches: microBatches) { i, ms in
             if !json { FileHandle.standardError.write("\(prefix)step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
         }
         if json {

@@ -40,12 +40,11 @@ struct DemoCommand: ParsableCommand {
         guard tokens.count > seq + 1 else { throw ValidationError("the text has \(tokens.count) characters; need more than --seq + 1 = \(seq + 1)") }
         let split = tokens.count * 9 / 10
         let config = GPTConfig(nLayer: layers, nHead: heads, nEmbd: width, vocabSize: chars.count, contextLength: seq)
-        let model = try GPT(config: config)
-        model.initializeWeights(seed: seed)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(beta2: 0.99, weightDecay: 0.1),
+        let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(beta2: 0.99, weightDecay: 0.1),
                                   schedule: LRSchedule(lr: lr, minLR: lr / 10, warmupSteps: max(1, steps / 20), decaySteps: steps),
-                                  gradClip: 1.0)
-        print("demo: \(tokens.count) characters, vocabulary \(chars.count), model \(model.parameterCount) parameters, \(model.pool.threadCount) threads")
+                                  gradClip: 1.0, parallel: try ParallelRuntime.single(model: config, microBatch: batch))
+        trainer.shard.initializeWeights(seed: seed)
+        print("demo: \(tokens.count) characters, vocabulary \(chars.count), model \(ParameterLayout(config: config).count) parameters, \(trainer.pool.threadCount) threads")
         var rng = SplitMix64(seed: seed)
         func batchFrom(_ range: Range<Int>) -> TokenBatch {
             var ids: [Int32] = [], targets: [Int32] = []
@@ -64,7 +63,7 @@ struct DemoCommand: ParsableCommand {
                              stats.gradNorm, Date().timeIntervalSince(t0)))
             }
         }
-        model.training = false
+        let model = try trainer.assembleFullModel()!
         var valLoss: Float = 0
         for _ in 0..<8 {
             let vb = batchFrom(split..<tokens.count)
@@ -80,7 +79,7 @@ struct DemoCommand: ParsableCommand {
         for _ in 0..<sampleLength {
             let window = Array(context.suffix(seq))
             try window.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: window.count) }
-            let logits = model.activations!.logits + (window.count - 1) * chars.count
+            let logits = model.logits + (window.count - 1) * chars.count
             let next = Self.sample(logits: logits, count: chars.count, temperature: 0.8, rng: &rng)
             context.append(Int32(next))
             out.unicodeScalars.append(chars[next])
@@ -103,7 +102,7 @@ struct DemoCommand: ParsableCommand {
             var answer = ""
             for _ in 0..<4 {
                 try context.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: context.count) }
-                let logits = model.activations!.logits + (context.count - 1) * chars.count
+                let logits = model.logits + (context.count - 1) * chars.count
                 let next = (0..<chars.count).max { logits[$0] < logits[$1] }!
                 if chars[next] == "\n" { break }
                 answer.unicodeScalars.append(chars[next])

@@ -40,10 +40,10 @@ struct TrainCommand: ParsableCommand {
         } catch {
             // Under mpirun a failure on one rank (a full disk, a killed peer) would leave the others
             // blocked in their next collective: end the whole job with this rank's message.
-            if training.parallel != nil && MPIEnvironment.isLaunchedByMPI { MPIEnvironment.abort("\(error)") }
+            if MPIEnvironment.isLaunchedByMPI { MPIEnvironment.abort("\(error)") }
             throw error
         }
-        if let p = training.parallel, !p.isLoggingRank { return }
+        if !training.parallel.isLoggingRank { return }
         print(String(format: "%@ after %d steps in %.1f s: train loss %.4f%@", s.interrupted ? "stopped" : "done", s.steps, s.seconds,
                      s.finalLoss, s.validationLoss.map { String(format: ", validation loss %.4f", $0) } ?? ""))
         if let c = s.checkpoint { print("checkpoint: \(c)   (monolith generate --model \(c) --prompt ...)") }

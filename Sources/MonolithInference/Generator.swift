@@ -19,7 +19,7 @@ public struct Generator {
     /// A generator over `model` with room for `capacity` positions (default: context length);
     /// `bf16Weights` as in ``DecodeSession``.
     public init(model: GPT, capacity: Int? = nil, bf16Weights: Bool = false) throws {
-        session = try DecodeSession(model: model, batch: 1, capacity: capacity, bf16Weights: bf16Weights)
+        session = try DecodeSession(model: model, slots: 1, capacity: capacity, bf16Weights: bf16Weights)
     }
 
     /// Generates up to `maxNewTokens` after `prompt`, stopping early at `stop` (not included).
@@ -50,7 +50,7 @@ public struct Generator {
             out.append(next)
             onToken?(next)
             if out.count == maxNewTokens { break }
-            if session.cache.length == capacity {
+            if session.cache.lengths[0] == capacity {
                 let keep = Array((prompt + out).suffix(max(1, capacity / 2)))
                 logits = try session.prefill(keep)
                 continue

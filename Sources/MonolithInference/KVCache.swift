@@ -1,34 +1,61 @@
 import MonolithKernels
 import MonolithModel
 
-/// Keys and values of every layer for up to `capacity` positions of `batch` sequences.
+/// Keys and values of every layer for `slots` sequences of up to `capacity` positions each. Every
+/// slot has its own length, so sequences of different lengths decode together, and a slot's
+/// prefix can be copied into another (a shared prompt computed once).
 ///
-/// Layout per layer: `K` then `V`, each `[B, capacity, C]` with heads interleaved as in the
+/// Layout per layer: `K` then `V`, each `[slots, capacity, C]` with heads interleaved as in the
 /// model's `qkv` rows, so prefill copies whole rows and decode appends one row per sequence.
 public final class KVCache {
     /// Sequences and positions the cache holds.
-    public let batch: Int, capacity: Int
+    public let slots: Int, capacity: Int
     /// Model width.
     public let channels: Int
-    /// Positions filled so far (the same for every sequence).
-    public internal(set) var length = 0
+    /// Positions filled in each slot.
+    public internal(set) var lengths: [Int]
     let buffer: FloatBuffer
     let layers: Int
 
     /// Allocates a cache for `config` (capacity defaults to the context length).
-    public init(config: GPTConfig, batch: Int, capacity: Int? = nil) {
-        self.batch = batch
+    public init(config: GPTConfig, slots: Int, capacity: Int? = nil) {
+        self.slots = slots
         self.capacity = capacity ?? config.contextLength
         channels = config.nEmbd
         layers = config.nLayer
-        buffer = FloatBuffer(count: 2 * layers * batch * self.capacity * channels)
+        lengths = [Int](repeating: 0, count: slots)
+        buffer = FloatBuffer(count: 2 * layers * slots * self.capacity * channels)
     }
 
-    /// Keys of layer `l`: `[B, capacity, C]`.
-    public func keys(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l) * batch * capacity * channels }
-    /// Values of layer `l`: `[B, capacity, C]`.
-    public func values(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l + 1) * batch * capacity * channels }
+    /// Keys of layer `l`: `[slots, capacity, C]`.
+    public func keys(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l) * slots * capacity * channels }
+    /// Values of layer `l`: `[slots, capacity, C]`.
+    public func values(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l + 1) * slots * capacity * channels }
+    /// Layer `l` as the block's decode step reads it.
+    public func view(_ l: Int) -> LayerKVView { LayerKVView(keys: keys(l), values: values(l), capacity: capacity) }
 
-    /// Forgets every position (the buffers are reused).
-    public func reset() { length = 0 }
+    /// Copies the first `count` positions of slot `source` into slot `target` in every layer, and
+    /// sets `target`'s length to `count`: the two sequences now share that prefix and diverge after.
+    public func copyPrefix(from source: Int, to target: Int, count: Int) throws {
+        guard (0..<slots).contains(source), (0..<slots).contains(target) else {
+            throw ModelInputError("KV slots \(source) → \(target): the cache has slots 0..<\(slots)")
+        }
+        guard count >= 0, count <= lengths[source] else {
+            throw ModelInputError("cannot copy \(count) positions from slot \(source), which holds \(lengths[source])")
+        }
+        if source != target {
+            let c = channels
+            for l in 0..<layers {
+                for base in [keys(l), values(l)] {
+                    (base + target * capacity * c).update(from: base + source * capacity * c, count: count * c)
+                }
+            }
+        }
+        lengths[target] = count
+    }
+
+    /// Forgets every position of `slot` (nil: of every slot); the memory is reused.
+    public func reset(slot: Int? = nil) {
+        if let slot { lengths[slot] = 0 } else { lengths = [Int](repeating: 0, count: slots) }
+    }
 }

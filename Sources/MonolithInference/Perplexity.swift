@@ -29,7 +29,6 @@ public enum Perplexity {
         }
         guard stride >= 1, stride <= context else { throw ModelInputError("--stride \(stride) must be in 1...\(context)") }
         guard tokens.count >= 2 else { throw ModelInputError("the text has \(tokens.count) token(s); perplexity needs at least 2") }
-        model.training = false
         var nll = 0.0, count = 0, windows = 0, prevEnd = 0, begin = 0
         while begin < tokens.count {
             let end = min(begin + context, tokens.count)

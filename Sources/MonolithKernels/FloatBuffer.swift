@@ -44,3 +44,19 @@ public final class FloatBuffer: @unchecked Sendable {
     /// Copies all elements into an array (for tests and serialization).
     public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
+
+/// Rounds a float count up to 16, so each tensor carved from one buffer starts 64-byte aligned.
+@inlinable
+public func alignedCount(_ x: Int) -> Int { (x + 15) / 16 * 16 }
+
+extension FloatBuffer {
+    /// Consecutive 64-byte-aligned pieces of `sizes` floats from the start of the buffer (which
+    /// must hold `sizes.map(alignedCount).reduce(0, +)` floats): how every activation set carves
+    /// its tensors out of one allocation.
+    public func carve(_ sizes: [Int]) -> [UnsafeMutablePointer<Float>] {
+        var cursor = base
+        let pieces = sizes.map { k -> UnsafeMutablePointer<Float> in defer { cursor += alignedCount(k) }; return cursor }
+        precondition(cursor <= base + count, "carving \(sizes) overruns a buffer of \(count) floats")
+        return pieces
+    }
+}

@@ -6,76 +6,56 @@ public struct ModelInputError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A GPT-2 decoder (`GPT2LMHeadModel`) with explicit forward and backward passes.
+/// A GPT-2 decoder (`GPT2LMHeadModel`): its shape, its weights in one flat buffer laid out by
+/// ``ParameterLayout`` (Hugging Face names and order), Hugging Face I/O, initialization, and the
+/// inference forward pass (logits, loss, the prefill of decoding).
 ///
-/// Parameters and gradients each live in one ``FloatBuffer`` laid out by ``ParameterLayout``;
-/// activations are sized once for the largest batch seen and reused.
+/// Training does not run here: a ``ModelShard`` holds the trainable parameters, gradients and the
+/// forward/backward of one rank's share (with one rank, the whole model), and both run the one
+/// block implementation, ``TransformerLayer``.
 ///
 /// ```swift
 /// let model = try GPT(config: .preset("tiny")!)
 /// model.initializeWeights(seed: 1337)
 /// let loss = try model.forward(ids: ids, targets: targets, batch: 4, seqLen: 64)
-/// model.zeroGradients()
-/// model.backward()
+/// let logits = model.logits      // [B, T, V]
 /// ```
 public final class GPT {
     /// Model shape.
     public let config: GPTConfig
-    /// Tensor names and offsets shared by ``parameters`` and ``gradients``.
+    /// Tensor names and offsets in ``parameters``.
     public let layout: ParameterLayout
     /// All weights.
     public let parameters: FloatBuffer
-    /// ∂loss/∂weights, same layout; accumulated by ``backward(lossScale:)``.
-    public let gradients: FloatBuffer
     /// The pool kernels run on.
     public let pool: WorkerPool
-    /// Whether dropout is applied (training) or not (evaluation).
-    public var training = true
-    /// Seed of the dropout masks; combined with ``dropoutStep`` so each step draws new masks.
-    public var dropoutSeed: UInt64 = 0
-    /// Counter that advances the dropout masks; callers bump it once per micro-batch.
-    public var dropoutStep = 0
-
-    /// Saved activations, sized by the largest batch run so far.
-    public private(set) var activations: Activations?
-    private var last: (batch: Int, seqLen: Int, count: Int, ids: [Int32], targets: [Int32])?
+    /// The block, on a group of one rank (inference never splits the model).
+    let layer: TransformerLayer
+    /// Working memory of ``forward(ids:targets:batch:seqLen:lastPositionOnly:eachLayer:)``, sized
+    /// by the largest batch run so far. Inference keeps nothing for backward, so every block runs
+    /// in the same activation set.
+    private var workspace: InferenceWorkspace?
 
     /// Creates a model with zeroed weights; call ``initializeWeights(seed:)`` or load a checkpoint.
-    ///
-    /// - Parameter bufferCount: length of the flat parameter and gradient buffers when more than
-    ///   ``ParameterLayout/count``: ZeRO pads them to equal data-parallel slots so its reduce-scatter
-    ///   and all-gather run in place. The padding stays zero and belongs to no tensor.
-    /// - Parameter withGradients: false makes an inference-only model whose gradient buffer is
-    ///   empty (a model-parallel trainer keeps its gradients in the shards and uses the full model
-    ///   only to assemble checkpoints and run evaluation); ``backward(lossScale:gradientsReady:)``
-    ///   must not be called on it.
-    /// - Parameter withWeights: false makes a shape-only model with no weight storage either: the
-    ///   ranks of a model-parallel job that never evaluate hold nothing full-sized.
-    public init(config: GPTConfig, pool: WorkerPool = .shared, bufferCount: Int = 0, withGradients: Bool = true,
-                withWeights: Bool = true) throws {
+    public init(config: GPTConfig, pool: WorkerPool = .shared) throws {
         try config.validate()
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
-        parameters = FloatBuffer(count: withWeights ? max(bufferCount, layout.count) : 0)
-        gradients = FloatBuffer(count: withWeights && withGradients ? max(bufferCount, layout.count) : 0)
+        parameters = FloatBuffer(count: layout.count)
+        layer = TransformerLayer(config: config, group: SingleRankCommunicator())
     }
-
-    /// Whether the model has weight storage (see `withWeights`).
-    public var hasWeights: Bool { parameters.count >= layout.count }
 
     /// Number of parameters (the tied `lm_head` counted once).
     public var parameterCount: Int { layout.count }
 
-    /// Pointers to block `l`'s weights and gradients.
+    /// Pointers to block `l`'s weights.
     public func blockWeights(_ l: Int) -> BlockTensors { BlockTensors(base: parameters.base, offsets: layout.blocks[l]) }
-    public func blockGradients(_ l: Int) -> BlockTensors { BlockTensors(base: gradients.base, offsets: layout.blocks[l]) }
 
-    /// Makes sure activations can hold `batch × seqLen`; reallocates only when growing.
-    public func reserve(batch: Int, seqLen: Int) {
-        if let a = activations, a.batch >= batch, a.seqLen >= seqLen { return }
-        activations = nil
-        activations = Activations(config: config, batch: batch, seqLen: seqLen, pool: pool)
+    /// Logits of the last forward: `[B, T, V]`, or `[B, V]` with `lastPositionOnly`.
+    public var logits: UnsafeMutablePointer<Float> {
+        guard let workspace else { preconditionFailure("logits are there after a forward pass") }
+        return workspace.logits
     }
 
     /// Checks a batch's shape and token ids before any kernel touches memory.
@@ -95,90 +75,56 @@ public final class GPT {
         }
     }
 
-    /// Runs the model on `ids` (`[B,T]`). Logits land in `activations!.logits` (`[B,T,V]`), or with
-    /// `lastPositionOnly` only each sequence's last position, as rows `0..<B` (what generation needs,
-    /// skipping a `[B·T, V]` GEMM). With `targets` (`[B,T]`, −1 = ignore), returns the mean
-    /// cross-entropy over non-ignored tokens.
+    /// Runs the model on `ids` (`[B,T]`), dropout off. Logits land in ``logits`` (`[B,T,V]`), or
+    /// with `lastPositionOnly` only each sequence's last position, as rows `0..<B` (what generation
+    /// needs, skipping a `[B·T, V]` GEMM). With `targets` (`[B,T]`, −1 = ignore), returns the mean
+    /// cross-entropy over non-ignored tokens. `eachLayer(l, a)` sees every block's activations
+    /// after its forward (prefill copies the keys and values out of `a.qkv`).
     @discardableResult
-    public func forward(ids: UnsafePointer<Int32>, targets: UnsafePointer<Int32>? = nil,
-                        batch b: Int, seqLen t: Int, lastPositionOnly: Bool = false) throws -> Float? {
+    public func forward(ids: UnsafePointer<Int32>, targets: UnsafePointer<Int32>? = nil, batch b: Int, seqLen t: Int,
+                        lastPositionOnly: Bool = false, eachLayer: ((Int, LayerActivations) -> Void)? = nil) throws -> Float? {
         try validateInput(ids: ids, targets: targets, batch: b, seqLen: t)
-        reserve(batch: b, seqLen: t)
-        let a = activations!
-        let c = config.nEmbd, v = config.vocabSize, n = b * t
-        let p = parameters.base
-        Embedding.forward(output: a.encoded, ids: ids, wte: p + layout.wte, wpe: p + layout.wpe,
-                          batch: b, seqLen: t, channels: c, pool: pool)
-        embeddingDropout.apply(a.encoded, count: n * c, pool: pool)
-        let shape = blockShape(batch: b, seqLen: t)
-        var x = UnsafePointer(a.encoded)
+        precondition(!lastPositionOnly || targets == nil, "a loss needs the logits of every position")
+        let w = reserve(batch: b, seqLen: t)
+        let c = config.nEmbd, v = config.vocabSize, n = b * t, p = parameters.base
+        let a = w.layer
+        Embedding.forward(output: a.res2, ids: ids, wte: p + layout.wte, wpe: p + layout.wpe, batch: b, seqLen: t, channels: c,
+                          pool: pool)
         for l in 0..<config.nLayer {
-            TransformerBlock.forward(input: x, w: blockWeights(l), a: a.blocks[l], s: shape, dropout: dropoutSites(l),
-                                     branch: a.branch, attnScratch: a.attnScratch, pool: pool)
-            x = UnsafePointer(a.blocks[l].res2)
+            // In place: the block reads its input (res2) only before it overwrites it.
+            try! layer.forward(input: a.res2, w: blockWeights(l), a: a, temps: w.temps, pool: pool)
+            eachLayer?(l, a)
         }
-        LayerNorm.forward(output: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: x, weight: p + layout.lnfW,
-                          bias: p + layout.lnfB, rows: n, channels: c, eps: config.layerNormEpsilon, pool: pool)
-        // lm_head is tied to wte: logits = lnf · wteᵀ.
+        let rows = lastPositionOnly ? b : n
+        let lnIn: UnsafePointer<Float>
         if lastPositionOnly {
-            precondition(targets == nil, "a loss needs the logits of every position")
-            gemm(transB: true, m: b, n: v, k: c, a: a.lnf + (t - 1) * c, lda: t * c, b: p + layout.wte, ldb: c,
-                 beta: 0, c: a.logits, ldc: v, pool: pool)
-            last = nil
-            return nil
+            for bi in 0..<b { (w.lastRows + bi * c).update(from: a.res2 + (bi * t + t - 1) * c, count: c) }
+            lnIn = UnsafePointer(w.lastRows)
+        } else {
+            lnIn = UnsafePointer(a.res2)
         }
-        gemm(transB: true, m: n, n: v, k: c, a: a.lnf, lda: c, b: p + layout.wte, ldb: c, beta: 0,
-             c: a.logits, ldc: v, pool: pool)
-        last = (b, t, 0, Array(UnsafeBufferPointer(start: ids, count: n)),
-                targets.map { Array(UnsafeBufferPointer(start: $0, count: n)) } ?? [])
+        LayerNorm.forward(output: w.lnf, mean: w.lnfMean, rstd: w.lnfRstd, input: lnIn, weight: p + layout.lnfW,
+                          bias: p + layout.lnfB, rows: rows, channels: c, eps: config.layerNormEpsilon, pool: pool)
+        // lm_head is tied to wte: logits = lnf · wteᵀ.
+        gemm(transB: true, m: rows, n: v, k: c, a: w.lnf, lda: c, b: p + layout.wte, ldb: c, beta: 0, c: w.logits, ldc: v, pool: pool)
         guard let targets else { return nil }
-        let (sum, count) = CrossEntropy.forward(losses: a.losses, logSumExp: a.logSumExp, logits: a.logits,
-                                                targets: targets, rows: n, vocab: v, stride: v, pool: pool)
-        last!.count = count
+        let (sum, count) = CrossEntropy.forward(losses: w.losses, logSumExp: w.logSumExp, logits: w.logits, targets: targets,
+                                                rows: n, vocab: v, stride: v, pool: pool)
         return count > 0 ? Float(sum / Double(count)) : 0
     }
 
-    /// Accumulates ∂(lossScale · loss)/∂weights into ``gradients`` for the last ``forward`` with
-    /// targets. The logits buffer is overwritten with its gradient.
-    ///
-    /// - Parameter gradientsReady: called as backward finishes each part of the model, with the
-    ///   lowest flat offset from which every gradient is now final (the final LayerNorm, then each
-    ///   block from the last down). Data parallelism starts its bucket all-reduces here, overlapping
-    ///   communication with the rest of backward. The tied `wte` gradient is final only when
-    ///   backward returns (it sits at offset 0, so no offset reported covers it early).
-    public func backward(lossScale: Float = 1, gradientsReady: ((Int) -> Void)? = nil) {
-        guard let a = activations, let last, !last.targets.isEmpty else {
-            preconditionFailure("backward() needs a preceding forward(ids:targets:...) with targets")
+    /// The workspace for `batch × seqLen`; reallocated only when a dimension grows.
+    func reserve(batch: Int, seqLen: Int) -> InferenceWorkspace {
+        if let w = workspace, w.layer.capacity.batch >= batch, w.layer.capacity.seqLen >= seqLen {
+            w.layer.reshape(batch: batch, seqLen: seqLen)
+            return w
         }
-        let b = last.batch, t = last.seqLen, n = b * t, c = config.nEmbd, v = config.vocabSize
-        let p = parameters.base, g = gradients.base
-        let scale = last.count > 0 ? lossScale / Float(last.count) : 0
-        last.targets.withUnsafeBufferPointer { tg in
-            CrossEntropy.backward(logits: a.logits, logSumExp: a.logSumExp, targets: tg.baseAddress!, rows: n,
-                                  vocab: v, stride: v, scale: scale, pool: pool)
-        }
-        // dwte += dlogitsᵀ · lnf ; dlnf = dlogits · wte
-        gemm(transA: true, m: v, n: c, k: n, a: a.logits, lda: v, b: a.lnf, ldb: c, beta: 1,
-             c: g + layout.wte, ldc: c, pool: pool)
-        gemm(m: n, n: c, k: v, a: a.logits, lda: v, b: p + layout.wte, ldb: c, beta: 0, c: a.dln, ldc: c, pool: pool)
-        let lastOut = config.nLayer > 0 ? UnsafePointer(a.blocks[config.nLayer - 1].res2) : UnsafePointer(a.encoded)
-        a.dresidual.update(repeating: 0, count: n * c)
-        LayerNorm.backward(dinput: a.dresidual, dweight: g + layout.lnfW, dbias: g + layout.lnfB, doutput: a.dln,
-                           input: lastOut, weight: p + layout.lnfW, mean: a.lnfMean, rstd: a.lnfRstd,
-                           rows: n, channels: c, scratch: a.lnScratch, pool: pool)
-        gradientsReady?(layout.lnfW)
-        let shape = blockShape(batch: b, seqLen: t)
-        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
-            let input = l == 0 ? UnsafePointer(a.encoded) : UnsafePointer(a.blocks[l - 1].res2)
-            TransformerBlock.backward(dresidual: a.dresidual, input: input, w: blockWeights(l), g: blockGradients(l),
-                                      a: a.blocks[l], s: shape, dropout: dropoutSites(l), temps: a, pool: pool)
-            gradientsReady?(layout.blocks[l].ln1w)
-        }
-        embeddingDropout.apply(a.dresidual, count: n * c, pool: pool)
-        last.ids.withUnsafeBufferPointer { ids in
-            Embedding.backward(dwte: g + layout.wte, dwpe: g + layout.wpe, doutput: a.dresidual,
-                               ids: ids.baseAddress!, batch: b, seqLen: t, channels: c)
-        }
+        let cap = workspace.map { (max($0.layer.capacity.batch, batch), max($0.layer.capacity.seqLen, seqLen)) } ?? (batch, seqLen)
+        workspace = nil
+        let w = InferenceWorkspace(config: config, batch: cap.0, seqLen: cap.1, pool: pool)
+        w.layer.reshape(batch: batch, seqLen: seqLen)
+        workspace = w
+        return w
     }
 
     /// Rounds every parameter to the nearest bf16 value (kept in fp32 storage), so fp32 kernels and
@@ -189,22 +135,23 @@ public final class GPT {
             for i in r { p[i] = Float(bitPattern: UInt32(bfloat16Bits(p[i])) << 16) }
         }
     }
+}
 
-    /// Sets all gradients to zero (before the first micro-batch of a step).
-    public func zeroGradients() { gradients.zero(pool: pool) }
+/// The inference forward's memory: one block activation set shared by every block, the backward
+/// temporaries the block's kernels need as scratch, and the head's buffers.
+final class InferenceWorkspace {
+    let layer: LayerActivations
+    let temps: LayerTemporaries
+    let buffer: FloatBuffer
+    let lastRows, lnf, lnfMean, lnfRstd, logits, losses, logSumExp: UnsafeMutablePointer<Float>
 
-    func blockShape(batch: Int, seqLen: Int) -> BlockShape {
-        BlockShape(batch: batch, seqLen: seqLen, channels: config.nEmbd, heads: config.nHead,
-                   headDim: config.headDim, eps: config.layerNormEpsilon)
-    }
-
-    private var dropoutP: Float { training ? config.dropout : 0 }
-
-    private var embeddingDropout: Dropout {
-        TransformerBlock.DropoutSites.embedding(p: dropoutP, seed: dropoutSeed, step: dropoutStep, layers: config.nLayer)
-    }
-
-    private func dropoutSites(_ l: Int) -> TransformerBlock.DropoutSites {
-        TransformerBlock.DropoutSites.layer(l, p: dropoutP, seed: dropoutSeed, step: dropoutStep)
+    init(config: GPTConfig, batch b: Int, seqLen t: Int, pool: WorkerPool) {
+        temps = LayerTemporaries(config: config, batch: b, seqLen: t, pool: pool)
+        layer = LayerActivations(config: config, batch: b, seqLen: t, temps: temps)
+        let n = b * t, c = config.nEmbd
+        let sizes = [b * c, n * c, n, n, n * config.vocabSize, n, n]
+        buffer = FloatBuffer(count: sizes.map(alignedCount).reduce(0, +))
+        let p = buffer.carve(sizes)
+        lastRows = p[0]; lnf = p[1]; lnfMean = p[2]; lnfRstd = p[3]; logits = p[4]; losses = p[5]; logSumExp = p[6]
     }
 }

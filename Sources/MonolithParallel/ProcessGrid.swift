@@ -159,9 +159,7 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
     /// Layers held by model chunk `chunk` of stage `stage` with interleaving: chunk `c` of stage `s`
     /// is virtual stage `c · pp + s` (Megatron's assignment), each of `n_layer / (pp · v)` layers.
     public func layers(stage: Int, chunk: Int, virtualStages: Int, layerCount: Int) -> Range<Int> {
-        let per = layerCount / (pipelineParallel * virtualStages)
-        let virtualStage = chunk * pipelineParallel + stage
-        return (virtualStage * per)..<((virtualStage + 1) * per)
+        ShardLayout.layers(stage: stage, chunk: chunk, stages: pipelineParallel, virtualStages: virtualStages, layerCount: layerCount)
     }
 
     /// Fails unless the grid has exactly `worldSize` ranks.
@@ -224,8 +222,7 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
 
     /// `vocab` rounded up to a multiple of `multiple · tp` (50257 → 50304 for tp 1, 50432 for tp 8).
     public static func paddedVocabulary(_ vocab: Int, tensorParallel: Int, multiple: Int = 128) -> Int {
-        let step = multiple * tensorParallel
-        return (vocab + step - 1) / step * step
+        VocabShard.paddedVocabulary(vocab, tensorParallel: tensorParallel, multiple: multiple)
     }
 }
 

@@ -69,26 +69,23 @@ public enum TrainBenchmark {
     /// parameter and norm collectives, not the tensor-parallel all-reduces inside forward/backward
     /// or the pipeline's send/receive waits.
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
-                           peakGflops: Double? = nil, dataParallel: DataParallelContext? = nil,
-                           modelParallel: ModelParallelContext? = nil, microBatches: Int = 1,
+                           peakGflops: Double? = nil, parallel: ParallelRuntime? = nil, microBatches: Int = 1,
                            progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
         guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
         guard seqLen > 0, seqLen <= config.contextLength else {
             throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
         }
         guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
-        try checkMemory(config: config, batch: batch, seqLen: seqLen)
-        let sharded = modelParallel != nil
-        let model = try GPT(config: config, bufferCount: sharded ? 0 : dataParallel?.bufferCount ?? 0, withGradients: !sharded)
-        model.initializeWeights(seed: 1337)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
-                                  schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
-                                  gradClip: 1.0, dataParallel: dataParallel, modelParallel: modelParallel,
-                                  microBatch: (batch, seqLen))
-        let dp = dataParallel?.size ?? 1
-        let tp = modelParallel?.layout.tensorParallel ?? 1, pp = modelParallel?.layout.stages ?? 1
-        let ranks = dp * tp * pp
         guard microBatches > 0 else { throw ConfigError(field: "micro-batches", "must be positive, got \(microBatches)") }
+        try checkMemory(config: config, batch: batch, seqLen: seqLen)
+        let parallel = try parallel ?? ParallelRuntime.single(model: config, microBatch: batch, seqLen: seqLen)
+        let trainer = try Trainer(config: config, microBatch: (batch, seqLen), optimizer: AdamWConfig(),
+                                  schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
+                                  gradClip: 1.0, parallel: parallel)
+        trainer.shard.initializeWeights(seed: 1337)
+        let mp = parallel.modelParallel, dp = parallel.dataParallel.size
+        let tp = mp.layout.tensorParallel, pp = mp.layout.stages
+        let ranks = dp * tp * pp
         var rng = SystemRandomNumberGenerator()
         let v = Int32(config.vocabSize)
         let ids = (0..<batch * seqLen).map { _ in Int32.random(in: 0..<v, using: &rng) }
@@ -108,27 +105,21 @@ public enum TrainBenchmark {
         let median = times.sorted()[times.count / 2]
         let tokens = Double(dp * microBatches * batch * seqLen)
         let gflops = flopsPerToken(config: config, seqLen: seqLen) * tokens / (median / 1000) / 1e9
-        let threads = model.pool.threadCount
-        let peak = peakGflops ?? PeakFlops.measure(pool: model.pool)
+        let pool = trainer.pool, threads = pool.threadCount
+        let peak = peakGflops ?? PeakFlops.measure(pool: pool)
         var result = TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
                                           mfu: gflops / (peak * Double(ranks)), peakRSSBytes: peakRSS(), stepTimesMs: times,
                                           peakGflops: peak, preset: preset, batch: batch, seqLen: seqLen, threads: threads,
-                                          parameters: model.parameterCount, blas: Blas.shared.description)
+                                          parameters: ParameterLayout(config: config).count, blas: Blas.shared.description)
         result.dataParallel = dp
-        result.zeroStage = dataParallel?.zeroStage ?? 0
+        result.zeroStage = parallel.dataParallel.zeroStage
         result.communicationFraction = comm.sorted()[comm.count / 2] / median
-        if let mp = modelParallel {
-            result.tensorParallel = tp; result.pipelineParallel = pp; result.virtualStages = mp.layout.virtualStages
-            result.pipelineWaitFraction = waits.sorted()[waits.count / 2] / median
-            result.theoreticalBubble = Double(pp - 1) / Double(mp.layout.virtualStages * microBatches)
-            result.recompute = mp.recompute.description
-            result.activationBytes = trainer.peakActivationBytes
-            result.stateBytes = trainer.shard!.stateBytes
-        } else {
-            result.activationBytes = (model.activations?.count ?? 0) * 4
-            result.stateBytes = (model.parameters.count + model.gradients.count) * 4
-        }
-        result.stateBytes += (trainer.optimizer.m.count + trainer.optimizer.v.count) * 4
+        result.tensorParallel = tp; result.pipelineParallel = pp; result.virtualStages = mp.layout.virtualStages
+        result.pipelineWaitFraction = waits.sorted()[waits.count / 2] / median
+        result.theoreticalBubble = Double(pp - 1) / Double(mp.layout.virtualStages * microBatches)
+        result.recompute = mp.recompute.description
+        result.activationBytes = trainer.peakActivationBytes
+        result.stateBytes = trainer.shard.stateBytes + (trainer.optimizer.m.count + trainer.optimizer.v.count) * 4
         result.microBatches = microBatches
         return result
     }

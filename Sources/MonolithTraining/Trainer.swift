@@ -28,108 +28,75 @@ public struct StepStats: Sendable {
     public let lr: Float
 }
 
-/// Forward, backward with gradient accumulation, clipping and AdamW: one optimizer step.
+/// Forward, backward with gradient accumulation, clipping and AdamW: one optimizer step, for every
+/// layout. The model being trained is this rank's ``ModelShard`` (with one process, the whole
+/// model); the data-parallel group and the tensor/pipeline groups are values in ``parallel``, and
+/// with one rank each their collectives are no-ops.
+///
+/// ```swift
+/// let runtime = try ParallelRuntime.single(model: config, microBatch: 4, seqLen: 256)
+/// let trainer = try Trainer(config: config, microBatch: (4, 256), optimizer: AdamWConfig(),
+///                           schedule: schedule, gradClip: 1, parallel: runtime)
+/// trainer.shard.initializeWeights(seed: 1337)
+/// let stats = try trainer.step(microBatches: batches)
+/// ```
 public final class Trainer {
-    /// The model being trained.
-    public let model: GPT
-    /// The optimizer and its state.
+    /// The model's shape.
+    public let config: GPTConfig
+    /// This rank's share of the model: parameters, gradients, forward and backward.
+    public let shard: ModelShard
+    /// The optimizer and its state (over the shard's buffer, or its ZeRO slot).
     public let optimizer: AdamW
     /// Learning-rate schedule.
     public let schedule: LRSchedule
     /// Global-norm clipping threshold (0 disables clipping).
     public let gradClip: Float
+    /// This rank's groups.
+    public let parallel: ParallelRuntime
     /// Optimizer steps taken (the schedule's position; set it when resuming).
     public var step = 0
-    /// The data-parallel group and ZeRO stage; `nil` trains alone.
-    public let dataParallel: DataParallelContext?
+    /// Seed of the dropout masks, and the global micro-batch counter that advances them (saved in
+    /// checkpoints so a resumed run draws the same masks).
+    public var dropoutSeed: UInt64 = 0, dropoutStep = 0
     /// Seconds the last step spent in gradient, norm and parameter collectives (0 alone).
     public internal(set) var lastCommunicationSeconds = 0.0
-    /// Bucketed gradient all-reduce (ZeRO 0 with dp > 1).
+    /// Bucketed gradient all-reduce overlapped with backward (ZeRO 0 with dp > 1).
     let buckets: GradientBuckets?
     /// ZeRO-2: the summed gradient of this rank's slot, accumulated over the micro-batches.
     let gradientShard: FloatBuffer?
-    /// Tensor/pipeline parallelism (or recompute): the groups and this rank's shard.
-    public let modelParallel: ModelParallelContext?
-    /// This rank's share of the model; the training state lives here, and ``model`` only holds the
-    /// full weights when ``assembleFullModel()`` has gathered them.
-    public let shard: ModelShard?
-    /// Walks the pipeline plan over the shard's chunks.
+    /// Walks the pipeline plan over the shard's chunks (made once, so its activation sets are reused).
     var pipelineStage: PipelineStage?
+    /// The whole model assembled for samples and checkpoints on the logging rank (allocated once).
+    var assembled: GPT?
 
-    /// Creates a trainer around `model`. With `dataParallel` alone, the model's buffers must be
-    /// ``DataParallelContext/bufferCount`` long and every replica must start from the same weights.
-    /// With `modelParallel`, training runs on a ``ModelShard`` for micro-batches of `microBatch`,
-    /// sliced now from `initialWeights` (default: `model`'s, if it has any); `model` may then be
-    /// made without gradients or weights (see ``assembleFullModel()``).
-    public init(model: GPT, optimizer: AdamWConfig, schedule: LRSchedule, gradClip: Float,
-                dataParallel: DataParallelContext? = nil, modelParallel: ModelParallelContext? = nil,
-                microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil,
-                gradientBucketBytes: Int = 25 << 20) throws {
+    /// A trainer for `config` on this rank's share of `parallel`'s layout, for micro-batches of
+    /// `microBatch`. The shard starts at zero: call `shard.initializeWeights(seed:)`,
+    /// `shard.load(fullParameters:)` or ``restore(from:step:)``.
+    public init(config: GPTConfig, microBatch: (batch: Int, seqLen: Int), optimizer: AdamWConfig, schedule: LRSchedule,
+                gradClip: Float, parallel: ParallelRuntime, pool: WorkerPool = .shared, gradientBucketBytes: Int = 25 << 20) throws {
         try schedule.validate()
-        if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
-        self.model = model
-        let slot = dataParallel?.optimizerShard == nil ? 0 : dataParallel!.shards.shardSize
-        if let mp = modelParallel {
-            precondition(dataParallel != nil && microBatch != nil, "model parallelism needs a data-parallel context and the micro-batch shape")
-            let s = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch!.batch, seqLen: microBatch!.seqLen,
-                               recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dataParallel!.bufferCount,
-                               pool: model.pool)
-            // Without initial weights (a weightless model) the shard starts at zero: call
-            // `shard.initializeWeights(seed:)` or `restore(from:step:)`.
-            if let w = initialWeights ?? (model.hasWeights ? UnsafePointer(model.parameters.base) : nil) { s.load(fullParameters: w) }
-            shard = s
-            self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
-                                       shard: dataParallel?.optimizerShard, slotSize: slot, pool: model.pool)
-        } else {
-            shard = nil
-            self.optimizer = try AdamW(config: optimizer, layout: model.layout, shard: dataParallel?.optimizerShard,
-                                       slotSize: slot, pool: model.pool)
-            if let dp = dataParallel {
-                precondition(model.gradients.count == dp.bufferCount, "the model's buffers must be DataParallelContext.bufferCount long")
-            }
-        }
-        self.modelParallel = modelParallel
+        if !(gradClip >= 0) { throw ConfigError(field: "optimizer.grad_clip", "must be ≥ 0, got \(gradClip)") }
+        let mp = parallel.modelParallel, dp = parallel.dataParallel
+        precondition(mp.layout.config == config, "the parallel layout was made for another model")
+        self.config = config
+        self.parallel = parallel
         self.schedule = schedule
         self.gradClip = gradClip
-        self.dataParallel = dataParallel
-        buckets = dataParallel.flatMap { dp in
-            guard dp.zeroStage == 0 && dp.size > 1 else { return nil }
-            if let mp = modelParallel {
-                return GradientBuckets(count: mp.layout.count, group: dp.group, bucketBytes: gradientBucketBytes,
-                                       boundaries: mp.layout.entries.map(\.range.lowerBound))
-            }
-            return GradientBuckets(count: model.layout.count, group: dp.group, bucketBytes: gradientBucketBytes,
-                                   boundaries: model.layout.tensors.map(\.offset))
-        }
-        gradientShard = dataParallel.flatMap { $0.zeroStage == 2 ? FloatBuffer(count: $0.shards.shardSize) : nil }
+        shard = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch.batch, seqLen: microBatch.seqLen,
+                           recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dp.bufferCount, pool: pool)
+        self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
+                                   shard: dp.optimizerShard, slotSize: dp.optimizerShard == nil ? 0 : dp.shards.shardSize, pool: pool)
+        buckets = dp.zeroStage == 0 && dp.size > 1
+            ? GradientBuckets(count: mp.layout.count, group: dp.group, bucketBytes: gradientBucketBytes,
+                              boundaries: mp.layout.entries.map(\.range.lowerBound))
+            : nil
+        gradientShard = dp.zeroStage == 2 ? FloatBuffer(count: dp.shards.shardSize) : nil
     }
 
-    /// Accumulates gradients over `microBatches` (each loss scaled by 1/count), clips, and updates.
-    ///
-    /// With ``dataParallel``, `microBatches` is the *global* batch (identical on every rank); this
-    /// rank runs its contiguous slice and the result equals the single-process step.
-    public func step(microBatches: [TokenBatch]) throws -> StepStats {
-        precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
-        if let mp = modelParallel { return try modelParallelStep(microBatches: microBatches, context: mp, dataParallel: dataParallel!) }
-        if let dp = dataParallel { return try dataParallelStep(microBatches: microBatches, context: dp) }
-        model.training = true
-        model.zeroGradients()
-        var lossSum: Float = 0
-        let scale = 1 / Float(microBatches.count)
-        for mb in microBatches {
-            let loss = try mb.ids.withUnsafeBufferPointer { ids in
-                try mb.targets.withUnsafeBufferPointer { tg in
-                    try model.forward(ids: ids.baseAddress!, targets: tg.baseAddress!, batch: mb.batch, seqLen: mb.seqLen)!
-                }
-            }
-            model.backward(lossScale: scale)
-            model.dropoutStep += 1
-            lossSum += loss
-        }
-        let norm = GradientClipping.clip(model.gradients, maxNorm: gradClip, pool: model.pool)
-        let lr = schedule.lr(at: step)
-        optimizer.step(parameters: model.parameters, gradients: model.gradients, lr: lr)
-        step += 1
-        return StepStats(loss: lossSum * scale, gradNorm: norm, lr: lr)
-    }
+    /// The data-parallel group and ZeRO stage.
+    public var dataParallel: DataParallelContext { parallel.dataParallel }
+    /// The tensor/pipeline groups, the shard's layout and the recompute policy.
+    public var modelParallel: ModelParallelContext { parallel.modelParallel }
+    /// The pool the kernels run on.
+    public var pool: WorkerPool { shard.pool }
 }

@@ -25,16 +25,17 @@ public final class TrainingJob {
     let log: (String) -> Void
     let tokenizer: any TextTokenizer
     let data: BatchSource
-    public let model: GPT
+    /// The model's shape.
+    public let modelConfig: GPTConfig
     let trainer: Trainer
     let store: CheckpointStore
     let tokenizerFiles: [String: Data]
     var state = TrainerState()
-    /// The process grid and data-parallel context when running under `mpirun` (or asked to).
-    public let parallel: ParallelRuntime?
+    /// The process grid, its groups and this rank's share (a grid of one without `mpirun`).
+    public let parallel: ParallelRuntime
 
     /// Whether this process prints progress and writes metrics, events and checkpoints.
-    var isLoggingRank: Bool { parallel?.isLoggingRank ?? true }
+    var isLoggingRank: Bool { parallel.isLoggingRank }
 
     /// Prepares everything; throws with a message naming the bad file or field.
     ///
@@ -62,9 +63,10 @@ public final class TrainingJob {
         let runtime = try world.map {
             try ParallelRuntime.make(world: $0, section: config.parallel, model: gptConfig,
                                      microBatch: config.training.microBatch, globalBatch: config.training.globalBatch)
-        }
+        } ?? ParallelRuntime.single(model: gptConfig, microBatch: config.training.microBatch, section: config.parallel)
         parallel = runtime
-        if let runtime {
+        modelConfig = gptConfig
+        if world != nil {
             let prefix = runtime.logPrefix, leader = runtime.isLoggingRank
             self.log = { line in if leader { log("\(prefix) \(line)") } }
             if !leader { log("\(prefix) ready (\(runtime.groups.grid), ZeRO \(config.parallel.zero)); the logging rank reports progress") }
@@ -72,50 +74,32 @@ public final class TrainingJob {
             self.log = log
         }
         let log = self.log
-        // Under model parallelism the training state lives in the shards: each initializes its own
-        // slices (`init_from` reads the whole file once, transiently), and every rank keeps only
-        // a shape-only model.
-        let sharded = runtime?.modelParallel != nil
-        let bufferCount = sharded ? 0 : runtime?.dataParallel.bufferCount ?? 0
-        var initial: GPT
+        trainer = try Trainer(config: gptConfig, microBatch: (config.training.microBatch, config.model.contextLength),
+                              optimizer: config.optimizer.adamW,
+                              schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
+                              gradClip: config.optimizer.gradClip, parallel: runtime)
+        trainer.dropoutSeed = config.training.seed
+        // Each rank holds only its shard: it initializes its own slices (the values are functions of
+        // seed, tensor and element), or takes them from `init_from`, read once and dropped.
         if config.model.initFrom.isEmpty {
-            // A shard initializes its own slices (the values are functions of seed, tensor and element).
-            initial = try GPT(config: gptConfig, bufferCount: bufferCount, withGradients: !sharded, withWeights: !sharded)
-            if !sharded { initial.initializeWeights(seed: config.training.seed) }
+            trainer.shard.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
             a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
             guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
-            if bufferCount > loaded.parameters.count {
-                // ZeRO pads the flat buffers; copy the weights into a padded model.
-                initial = try GPT(config: loaded.config, pool: loaded.pool, bufferCount: bufferCount)
-                initial.parameters.base.update(from: loaded.parameters.base, count: loaded.layout.count)
-            } else {
-                initial = loaded
-            }
+            trainer.shard.load(fullParameters: loaded.parameters.base)
         }
-        // Sharded ranks keep only a shape: evaluation runs through the shards, and samples and
-        // checkpoints assemble a transient whole model.
-        model = sharded && initial.hasWeights
-            ? try GPT(config: initial.config, pool: initial.pool, withGradients: false, withWeights: false) : initial
-        if let runtime {
-            let mem = runtime.dataParallel.memoryPerRank
-            let shardNote = sharded ? String(format: " (this rank's tp/pp shard: %d of %d parameters; recompute %@; samples and checkpoints assemble a transient %.2f MB whole model)",
-                                             runtime.dataParallel.shards.count, model.parameterCount,
-                                             runtime.modelParallel!.recompute.description, Double(model.parameterCount) * 4 / 1e6) : ""
-            log(String(format: "parallel: %@, ZeRO %d; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB%@",
-                       runtime.groups.grid.description, config.parallel.zero, Double(mem.parameters) / 1e6,
+        if world != nil {
+            let mem = runtime.dataParallel.memoryPerRank, full = ParameterLayout(config: gptConfig).count
+            let mp = runtime.modelParallel
+            let shardNote = mp.layout.tensorParallel * mp.layout.stages > 1
+                ? String(format: " (this rank's tp/pp shard: %d of %d parameters; samples and checkpoints assemble a %.2f MB whole model on the logging rank)",
+                         runtime.dataParallel.shards.count, full, Double(full) * 4 / 1e6) : ""
+            log(String(format: "parallel: %@, ZeRO %d, recompute %@; per rank: parameters %.2f MB, gradients %.2f MB, Adam moments %.2f MB%@",
+                       runtime.groups.grid.description, config.parallel.zero, mp.recompute.description, Double(mem.parameters) / 1e6,
                        Double(mem.gradients) / 1e6, Double(mem.optimizer) / 1e6, shardNote))
         }
-        model.dropoutSeed = config.training.seed
-        trainer = try Trainer(model: model, optimizer: config.optimizer.adamW,
-                              schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
-                              gradClip: config.optimizer.gradClip, dataParallel: runtime?.dataParallel,
-                              modelParallel: runtime?.modelParallel,
-                              microBatch: (config.training.microBatch, config.model.contextLength),
-                              initialWeights: sharded && initial.hasWeights ? UnsafePointer(initial.parameters.base) : nil)
-        if sharded && config.model.initFrom.isEmpty { trainer.shard!.initializeWeights(seed: config.training.seed) }
         store = CheckpointStore(root: config.logging.outDir + "/checkpoints")
         state.data = data.state
         state.sampleRNG = config.training.seed ^ 0x5EED
@@ -124,7 +108,7 @@ public final class TrainingJob {
             state = try trainer.restore(from: store, step: step)
             data.state = state.data
             trainer.step = state.step
-            model.dropoutStep = state.dropoutStep
+            trainer.dropoutStep = state.dropoutStep
             log("resumed from \(store.path(step: step)) at step \(state.step)")
         }
     }
@@ -195,10 +179,11 @@ public final class TrainingJob {
         let progress = ProgressReporter(requested: leader ? cfg.logging.progress : "none", interval: cfg.logging.interval,
                                         totalSteps: cfg.training.maxSteps)
         let seq = cfg.model.contextLength
-        let flopsPerToken = TrainBenchmark.flopsPerToken(config: model.config, seqLen: seq)
-        let peak = PeakFlops.measure(pool: model.pool, iterations: 500_000, trials: 2)
+        let mc = modelConfig, pool = trainer.pool
+        let flopsPerToken = TrainBenchmark.flopsPerToken(config: mc, seqLen: seq)
+        let peak = PeakFlops.measure(pool: pool, iterations: 500_000, trials: 2)
         log("data: \(data.summary)")
-        log("model: \(model.parameterCount) parameters (\(model.config.nLayer) layers, \(model.config.nHead) heads, \(model.config.nEmbd) wide, context \(seq)); \(model.pool.threadCount) threads; \(Blas.shared.description)")
+        log("model: \(ParameterLayout(config: mc).count) parameters (\(mc.nLayer) layers, \(mc.nHead) heads, \(mc.nEmbd) wide, context \(seq)); \(pool.threadCount) threads; \(Blas.shared.description)")
         let valBatches = try data.validationBatches(batch: cfg.training.microBatch, seqLen: seq, limit: cfg.training.evalBatches)
         let finalBatches = cfg.training.finalEvalBatches == cfg.training.evalBatches ? valBatches
             : try data.validationBatches(batch: cfg.training.microBatch, seqLen: seq, limit: cfg.training.finalEvalBatches)
@@ -214,7 +199,7 @@ public final class TrainingJob {
             state.step += 1
             state.optimizerSteps = trainer.optimizer.stepCount
             state.data = data.state
-            state.dropoutStep = model.dropoutStep
+            state.dropoutStep = trainer.dropoutStep
             let tokens = gb * seq
             state.tokens += tokens
             let dt = Date().timeIntervalSince(stepStart)
@@ -224,10 +209,10 @@ public final class TrainingJob {
             let mfu = flopsPerToken * tps / 1e9 / peak
             let done = state.step - startStep
             let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(cfg.training.maxSteps - state.step)
-            if done == 1, trainer.shard != nil {
+            if done == 1 {
                 log(String(format: "activations: %.2f MB in flight at most on this rank (recompute %@), shard state %.2f MB",
-                           Double(trainer.peakActivationBytes) / 1e6, trainer.modelParallel!.recompute.description,
-                           Double(trainer.shard!.stateBytes) / 1e6))
+                           Double(trainer.peakActivationBytes) / 1e6, trainer.modelParallel.recompute.description,
+                           Double(trainer.shard.stateBytes) / 1e6))
             }
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
             metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
@@ -237,10 +222,10 @@ public final class TrainingJob {
             let last = state.step == cfg.training.maxSteps
             let evaluating = (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last
             let sampling = cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last
-            interrupted = try parallel?.any(StopSignal.isRequested) ?? StopSignal.isRequested
+            interrupted = try parallel.any(StopSignal.isRequested)
             let checkpointing = last || interrupted || (cfg.checkpoint.interval > 0 && state.step % cfg.checkpoint.interval == 0)
-            // Model parallelism: the whole model exists only while a sample or a checkpoint needs it
-            // (assembling it is a collective on every rank); without it, this is `model`.
+            // The whole model is assembled only when a sample or a checkpoint needs it (a
+            // collective on every rank; the logging rank reuses one buffer).
             let full = sampling || checkpointing ? try trainer.assembleFullModel() : nil
             if evaluating {
                 let batches = last ? finalBatches : valBatches
@@ -285,39 +270,19 @@ public final class TrainingJob {
                                checkpoint: lastCheckpoint, metrics: cfg.logging.outDir + "/metrics.jsonl", plot: plotPath, interrupted: interrupted)
     }
 
-    /// The validation loss over `batches`: through the shards on every rank under model
-    /// parallelism (a collective), else on the logging rank's model (nil on the other ranks, whose
-    /// replicas hold the same weights).
+    /// The validation loss over `batches` through the shards, dropout off (a collective; every
+    /// rank gets the result).
     func validationLoss(_ batches: [TokenBatch]) throws -> Float? {
-        if trainer.shard != nil { return try trainer.evaluateSharded(batches) }
-        return isLoggingRank ? try evaluate(batches) : nil
+        try trainer.evaluate(batches)
     }
 
-    /// Mean loss per token over `batches`, with dropout off, on this process's whole model (under
-    /// model parallelism there is none: the job evaluates through the shards instead).
-    public func evaluate(_ batches: [TokenBatch]) throws -> Float {
-        guard model.hasWeights else { throw TrainingError("evaluate: this rank holds a model-parallel shard, not the whole model") }
-        model.training = false
-        defer { model.training = true }
-        var sum = 0.0, count = 0
-        for b in batches {
-            let loss = try b.ids.withUnsafeBufferPointer { i in
-                try b.targets.withUnsafeBufferPointer { t in
-                    try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: b.batch, seqLen: b.seqLen)!
-                }
-            }
-            let n = b.targets.filter { $0 >= 0 }.count
-            sum += Double(loss) * Double(n); count += n
-        }
-        return Float(sum / Double(max(1, count)))
-    }
+    /// The whole model as trained so far, assembled on the logging rank (nil elsewhere; a
+    /// collective under `mpirun`).
+    public func wholeModel() throws -> GPT? { try trainer.assembleFullModel() }
 
-    /// A sample from `model` (default: this job's), prompted with a newline.
-    public func sample(from model: GPT? = nil) throws -> String {
-        let cfg = config.training, model = model ?? self.model
-        guard model.hasWeights else { throw TrainingError("sample: this rank holds a model-parallel shard; pass the assembled model") }
-        model.training = false
-        defer { model.training = true }
+    /// A sample from the assembled `model`, prompted with a newline.
+    public func sample(from model: GPT) throws -> String {
+        let cfg = config.training
         let prompt = tokenizer.encode("\n").prefix(1)
         let start: [Int32] = prompt.isEmpty ? [0] : Array(prompt)
         var sampler = Sampler(temperature: cfg.sampleTemperature, topK: 200, seed: state.sampleRNG)

@@ -26,13 +26,13 @@ struct GenerationTests {
         let model = try Self.model()
         let reference = try Self.model()
         let ids = try Self.expected().ints("ids").prefix(20).map { $0 }
-        let session = try DecodeSession(model: model, batch: 1)
+        let session = try DecodeSession(model: model, slots: 1)
         var logits = try session.prefill(Array(ids.prefix(promptLength)))
         for n in promptLength...ids.count {
             let prefix = Array(ids.prefix(n))
             try prefix.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: n) }
             let v = model.config.vocabSize
-            let full = Array(UnsafeBufferPointer(start: reference.activations!.logits + (n - 1) * v, count: v))
+            let full = Array(UnsafeBufferPointer(start: reference.logits + (n - 1) * v, count: v))
             let err = relativeError(logits, full)
             #expect(err < 1e-5, "position \(n - 1): relative error \(err)")
             if n < ids.count { logits = try session.decode([ids[n]]) }
@@ -44,13 +44,13 @@ struct GenerationTests {
         let model = try Self.model(), reference = try Self.model()
         model.roundWeightsToBF16(); reference.roundWeightsToBF16()
         let ids = try Self.expected().ints("ids").prefix(12).map { $0 }
-        let session = try DecodeSession(model: model, batch: 1, bf16Weights: true)
+        let session = try DecodeSession(model: model, slots: 1, bf16Weights: true)
         _ = try session.prefill(Array(ids.prefix(4)))
         var logits: [Float] = []
         for n in 4..<12 { logits = Array(try session.decode([ids[n]])) }
         try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: 12) }
         let v = model.config.vocabSize
-        let full = Array(UnsafeBufferPointer(start: reference.activations!.logits + 11 * v, count: v))
+        let full = Array(UnsafeBufferPointer(start: reference.logits + 11 * v, count: v))
         #expect(relativeError(logits, full) < 1e-5)
     }
 
@@ -63,15 +63,72 @@ struct GenerationTests {
         for r in 0..<c { for col in 0..<(4 * c) { #expect(packed[r, col] == w[r * 4 * c + col]) } }
     }
 
+    /// Full-forward logits of `ids`' last position, the reference for the cache tests below.
+    static func lastLogits(_ model: GPT, _ ids: [Int32]) throws -> [Float] {
+        try ids.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: ids.count) }
+        let v = model.config.vocabSize
+        return Array(UnsafeBufferPointer(start: model.logits + (ids.count - 1) * v, count: v))
+    }
+
+    @Test("sequences at different positions decode together, each equal to its own full forward")
+    func raggedDecode() throws {
+        let model = try Self.model(), reference = try Self.model()
+        let ids = try Self.expected().ints("ids")  // [2, 20]
+        let a = Array(ids[0..<20]), b = Array(ids[20..<40])
+        let session = try DecodeSession(model: model, slots: 3)
+        _ = try session.prefill(slot: 0, Array(a.prefix(3)))
+        _ = try session.prefill(slot: 2, Array(b.prefix(9)))
+        #expect(session.cache.lengths == [3, 0, 9])
+        // Slots 0 and 2 step together at positions 3 and 9, then slot 2 alone, then both again.
+        var la = 3, lb = 9
+        for round in 0..<6 {
+            let both = round != 2
+            let slots = both ? [0, 2] : [2]
+            let tokens = both ? [a[la], b[lb]] : [b[lb]]
+            let out = Array(try session.decode(slots: slots, tokens: tokens))
+            let v = model.config.vocabSize
+            if both { la += 1 }
+            lb += 1
+            let wantB = try Self.lastLogits(reference, Array(b.prefix(lb)))
+            let gotB = Array(out[((both ? 1 : 0) * v)..<((both ? 2 : 1) * v)])
+            #expect(relativeError(gotB, wantB) < 1e-5, "round \(round): slot 2 at position \(lb - 1)")
+            if both {
+                #expect(relativeError(Array(out[0..<v]), try Self.lastLogits(reference, Array(a.prefix(la)))) < 1e-5,
+                        "round \(round): slot 0 at position \(la - 1)")
+            }
+        }
+        #expect(session.cache.lengths == [8, 0, 15])
+    }
+
+    @Test("a copied KV prefix continues exactly as if the sequence had been run from the start")
+    func sharedPrefix() throws {
+        let model = try Self.model(), reference = try Self.model()
+        let ids = try Self.expected().ints("ids")
+        let prompt = Array(ids[0..<8])
+        let session = try DecodeSession(model: model, slots: 2)
+        _ = try session.prefill(slot: 0, prompt)
+        // Slot 1 shares the first 5 positions, then takes its own continuation.
+        try session.cache.copyPrefix(from: 0, to: 1, count: 5)
+        let own = Array(ids[25..<29])
+        let extended = Array(try session.extend(slot: 1, with: own))
+        let want = try Self.lastLogits(reference, Array(prompt.prefix(5)) + own)
+        #expect(relativeError(extended, want) < 1e-5)
+        // Slot 0 is untouched by the copy and continues its own sequence.
+        let next = Array(try session.decode(slots: [0], tokens: [ids[8]]))
+        #expect(relativeError(next, try Self.lastLogits(reference, Array(ids[0..<9]))) < 1e-5)
+        #expect(throws: ModelInputError.self) { try session.cache.copyPrefix(from: 0, to: 1, count: 99) }
+        #expect(throws: ModelInputError.self) { try session.decode(slots: [0, 0], tokens: [1, 2]) }
+    }
+
     @Test("batched decoding equals decoding each sequence alone")
     func batchedDecode() throws {
         let model = try Self.model()
         let ids = try Self.expected().ints("ids")  // [2, 20]
-        let both = try DecodeSession(model: model, batch: 2)
+        let both = try DecodeSession(model: model, slots: 2)
         _ = try both.prefill(Array(ids[0..<6]) + Array(ids[20..<26]))
         let batched = Array(try both.decode([ids[6], ids[26]]))
         for row in 0..<2 {
-            let one = try DecodeSession(model: try Self.model(), batch: 1)
+            let one = try DecodeSession(model: try Self.model(), slots: 1)
             _ = try one.prefill(Array(ids[(row * 20)..<(row * 20 + 6)]))
             let single = Array(try one.decode([ids[row * 20 + 6]]))
             let v = model.config.vocabSize

@@ -20,7 +20,7 @@ struct HuggingFaceInteropTests {
         let ids = try exp.ints("ids")
         try ids.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 2, seqLen: 20) }
         let ref = try exp.floats("logits_" + dtype)
-        let err = relativeError(UnsafeBufferPointer(start: model.activations!.logits, count: ref.count), ref)
+        let err = relativeError(UnsafeBufferPointer(start: model.logits, count: ref.count), ref)
         #expect(err < 1e-5, "\(dtype): logits relative error \(err)")
     }
 

@@ -4,7 +4,8 @@ import MonolithKernels
 import Testing
 
 /// A whole GPT split over tensor × pipeline ranks (threads) and run through the pipeline plan,
-/// against the single-process ``GPT`` on the same micro-batches: the same summed loss, and on
+/// against the single-rank whole model (its fused fast paths: residual GEMMs, plain embedding and
+/// cross-entropy) run micro-batch by micro-batch: the same summed loss, and on
 /// every rank local gradients equal to ``ShardLayout``'s slice of the full gradients (the tied
 /// embedding's two copies summed over the embedding group). A vocabulary of 11 padded to 128·tp
 /// makes some vocabulary shards all padding; recompute must not change a bit of the math.
@@ -19,28 +20,25 @@ struct ModelShardTests {
         let pool = WorkerPool(threads: 1)
         var cfg = config
         cfg.dropout = dropout
-        let full = try GPT(config: cfg, pool: pool)
+        let full = ModelShard.whole(config: cfg, batch: batch, seqLen: seq, pool: pool)
+        full.dropout = dropout
         full.dropoutSeed = 77
         var g = SplitMix64(seed: 5)
-        let weights = randoms(full.layout.count, &g).map { $0 * 0.2 }
-        full.parameters.base.update(from: weights, count: weights.count)
+        let weights = randoms(ParameterLayout(config: cfg).count, &g).map { $0 * 0.2 }
+        full.load(fullParameters: weights)
         let n = batch * seq
         var ids: [[Int32]] = [], targets: [[Int32]] = [], loss: Float = 0
-        full.zeroGradients()
+        let acts = full.makeActivations(chunk: 0)
         for k in 0..<microBatches {
             let i = (0..<n).map { _ in Int32(g.next() % 11) }
             var t = (0..<n).map { _ in Int32(g.next() % 11) }
             t[k] = -1  // an ignored position
             ids.append(i); targets.append(t)
-            loss += try i.withUnsafeBufferPointer { ib in
-                try t.withUnsafeBufferPointer { tb in
-                    try full.forward(ids: ib.baseAddress!, targets: tb.baseAddress!, batch: batch, seqLen: seq)!
-                }
-            }
-            full.backward(lossScale: 0.25)
-            full.dropoutStep += 1
+            let r = try full.forward(acts, ids: i, targets: t, input: nil, output: nil, dropoutStep: k)!
+            loss += Float(r.sum / Double(r.count))
+            try full.backward(acts, ids: i, targets: t, lossScale: 0.25, outputGradient: nil, inputGradient: nil, dropoutStep: k)
         }
-        return Reference(weights: weights, grads: full.gradients.toArray(), loss: loss, ids: ids, targets: targets)
+        return Reference(weights: weights, grads: full.layout.fullLayout(full.gradients.base), loss: loss, ids: ids, targets: targets)
     }
 
     @Test("sharded model equals GPT: loss and gradients",

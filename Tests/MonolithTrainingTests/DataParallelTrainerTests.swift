@@ -16,29 +16,30 @@ struct DataParallelTrainerTests {
         randomBatches(seed: UInt64(100 + step), count: microBatches, batch: batch, seqLen: seq, vocabulary: 29)
     }
 
-    /// Runs the steps; returns the per-step (loss, norm) and the final weights.
-    static func train(dataParallel: DataParallelContext?) throws -> (stats: [Float], weights: [Float]) {
+    /// Runs the steps on `world` (nil: one process); returns the per-step (loss, norm) and the
+    /// final weights of this rank's replica.
+    static func train(world: (any Communicator)?, zero: Int = 0) throws -> (stats: [Float], weights: [Float]) {
+        let parallel = try world.map {
+            try ParallelRuntime.make(world: $0, section: ParallelSection(dp: $0.size, zero: zero), model: config, microBatch: batch,
+                                     globalBatch: batch * microBatches, seqLen: seq)
+        } ?? ParallelRuntime.single(model: config, microBatch: batch, seqLen: seq)
         // One pool per rank: the ranks are threads of one process and must not share workers.
-        let model = try GPT(config: config, pool: WorkerPool(threads: 1), bufferCount: dataParallel?.bufferCount ?? 0)
-        model.initializeWeights(seed: 7)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
+        let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(),
                                   schedule: LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10),
-                                  gradClip: 0.5, dataParallel: dataParallel)
+                                  gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
+        trainer.shard.initializeWeights(seed: 7)
         var stats: [Float] = []
         for s in 0..<steps {
             let r = try trainer.step(microBatches: batches(step: s))
             stats += [r.loss, r.gradNorm]
         }
-        return (stats, Array(model.parameters.toArray().prefix(model.layout.count)))
+        return (stats, trainer.shard.layout.fullLayout(trainer.shard.parameters.base))
     }
 
     @Test("dp ranks match one process", arguments: [(2, 0), (2, 1), (2, 2), (4, 0), (4, 1), (4, 2)])
     func matchesSingleProcess(dp: Int, zero: Int) throws {
-        let reference = try Self.train(dataParallel: nil)
-        let results = try InProcessWorld(size: dp).run { comm in
-            try Self.train(dataParallel: DataParallelContext(group: comm, zeroStage: zero,
-                                                             parameterCount: ParameterLayout(config: Self.config).count))
-        }
+        let reference = try Self.train(world: nil)
+        let results = try InProcessWorld(size: dp).run { comm in try Self.train(world: comm, zero: zero) }
         let scale = reference.weights.map(abs).max()!
         for result in results {
             for (a, b) in zip(reference.stats, result.stats) { #expect(abs(a - b) <= 1e-5 * abs(a), "loss/norm \(a) vs \(b)") }

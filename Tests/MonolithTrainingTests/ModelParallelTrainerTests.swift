@@ -27,13 +27,13 @@ struct ModelParallelTrainerTests {
     static func reference(dropout: Float) throws -> (stats: [Float], weights: [Float]) {
         var cfg = config
         cfg.dropout = dropout
-        let model = try GPT(config: cfg, pool: WorkerPool(threads: 1))
-        model.initializeWeights(seed: 7)
-        model.dropoutSeed = 3
-        let trainer = try Trainer(model: model, optimizer: adam, schedule: schedule(), gradClip: 0.5)
+        let trainer = try Trainer(config: cfg, microBatch: (batch, seq), optimizer: adam, schedule: schedule(), gradClip: 0.5,
+                                  parallel: try .single(model: cfg, microBatch: batch, seqLen: seq), pool: WorkerPool(threads: 1))
+        trainer.shard.initializeWeights(seed: 7)
+        trainer.dropoutSeed = 3
         var stats: [Float] = []
         for s in 0..<steps { let r = try trainer.step(microBatches: batches(step: s)); stats += [r.loss, r.gradNorm] }
-        return (stats, model.parameters.toArray())
+        return (stats, try #require(try trainer.assembleFullModel()).parameters.toArray())
     }
 
     struct Layout: Sendable, CustomStringConvertible {
@@ -54,19 +54,19 @@ struct ModelParallelTrainerTests {
                                           sequenceParallel: l.sp)
             let runtime = try ParallelRuntime.make(world: world, section: section, model: cfg, microBatch: Self.batch,
                                                    globalBatch: Self.batch * Self.microBatches)
-            let initial = try GPT(config: cfg, pool: WorkerPool(threads: 1), withGradients: false)
+            let initial = try GPT(config: cfg, pool: WorkerPool(threads: 1))
             initial.initializeWeights(seed: 7)
-            let model = try GPT(config: cfg, pool: initial.pool, withGradients: false, withWeights: false)
-            model.dropoutSeed = 3
-            let trainer = try Trainer(model: model, optimizer: Self.adam, schedule: Self.schedule(), gradClip: 0.5,
-                                      dataParallel: runtime.dataParallel, modelParallel: runtime.modelParallel,
-                                      microBatch: (Self.batch, Self.seq), initialWeights: initial.parameters.base,
-                                      gradientBucketBytes: 4096)
+            let trainer = try Trainer(config: cfg, microBatch: (Self.batch, Self.seq), optimizer: Self.adam, schedule: Self.schedule(),
+                                      gradClip: 0.5, parallel: runtime, pool: initial.pool, gradientBucketBytes: 4096)
+            trainer.shard.load(fullParameters: initial.parameters.base)
+            trainer.dropoutSeed = 3
             var stats: [Float] = []
             for s in 0..<Self.steps { let r = try trainer.step(microBatches: Self.batches(step: s)); stats += [r.loss, r.gradNorm] }
             return (stats, try trainer.assembleFullModel()?.parameters.toArray())
         }
         let scale = reference.weights.map(abs).max()!
+        // Exactly one rank (the logging rank: tp 0 of the last stage, dp 0) assembles the model.
+        #expect(results.filter { $0.1 != nil }.count == 1, "\(l): \(results.filter { $0.1 != nil }.count) ranks assembled the model")
         for (stats, weights) in results {
             for (a, b) in zip(reference.stats, stats) { #expect(abs(a - b) <= 1e-5 * abs(a), "\(l): loss/norm \(a) vs \(b)") }
             if let weights {

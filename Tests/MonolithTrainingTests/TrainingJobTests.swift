@@ -41,7 +41,7 @@ struct TrainingJobTests {
         _ = try b1.run()
         let b2 = try TrainingJob(config: Self.config(outDir: split, steps: 12, extra: ["--checkpoint.resume", "latest"])) { _ in }
         _ = try b2.run()
-        let identical = a.model.parameters.toArray() == b2.model.parameters.toArray()
+        let identical = try a.wholeModel()!.parameters.toArray() == b2.wholeModel()!.parameters.toArray()
         #expect(identical, "final weights differ after resuming at step \(stopAt)")
         let la = MetricsLog.lossSeries(path: full + "/metrics.jsonl"), lb = MetricsLog.lossSeries(path: split + "/metrics.jsonl")
         #expect(la.train.map(\.1) == lb.train.map(\.1))

@@ -29,14 +29,15 @@ struct TrainingReferenceTests {
     @Test("losses, grad norms and final weights after 10 steps", arguments: names)
     func tenSteps(name: String) throws {
         let (file, config, o, batch, seq) = try Self.fixture(name)
-        let model = try GPT(config: config)
-        try model.loadParameters(from: file, prefix: "param.")
-        let trainer = try Trainer(model: model,
+        let initial = try GPT(config: config)
+        try initial.loadParameters(from: file, prefix: "param.")
+        let half = batch / o.micro_batches
+        let trainer = try Trainer(config: config, microBatch: (half, seq),
                                   optimizer: AdamWConfig(beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weight_decay),
                                   schedule: LRSchedule(lr: o.lr, minLR: o.min_lr, warmupSteps: o.warmup_steps, decaySteps: o.decay_steps),
-                                  gradClip: o.grad_clip)
+                                  gradClip: o.grad_clip, parallel: try .single(model: config, microBatch: half, seqLen: seq))
+        trainer.shard.load(fullParameters: initial.parameters.base)
         let ids = try file.ints("ids"), targets = try file.ints("targets")
-        let half = batch / o.micro_batches
         let micro = (0..<o.micro_batches).map { k in
             let r = (k * half * seq)..<((k + 1) * half * seq)
             return TokenBatch(ids: Array(ids[r]), targets: Array(targets[r]), batch: half, seqLen: seq)
@@ -50,6 +51,7 @@ struct TrainingReferenceTests {
             #expect(abs(stats.lr - refLRs[step]) <= 2.5e-7 * refLRs[step], "step \(step): lr \(stats.lr) vs \(refLRs[step])")
         }
         let c = config.nEmbd
+        let model = try #require(try trainer.assembleFullModel())
         for spec in model.layout.tensors {
             let ref = try file.floats("final." + spec.name)
             var maxDiff: Float = 0, maxRef: Float = 0
@@ -71,11 +73,13 @@ struct TrainingReferenceTests {
         func run() throws -> [Float] {
             let model = try GPT(config: config)
             try model.loadParameters(from: file, prefix: "param.")
-            let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
-                                      schedule: LRSchedule(lr: 1e-3, minLR: 1e-4, warmupSteps: 1, decaySteps: 5), gradClip: 1)
+            let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(),
+                                      schedule: LRSchedule(lr: 1e-3, minLR: 1e-4, warmupSteps: 1, decaySteps: 5), gradClip: 1,
+                                      parallel: try .single(model: config, microBatch: batch, seqLen: seq))
+            trainer.shard.load(fullParameters: model.parameters.base)
             let mb = TokenBatch(ids: try file.ints("ids"), targets: try file.ints("targets"), batch: batch, seqLen: seq)
             for _ in 0..<3 { _ = try trainer.step(microBatches: [mb]) }
-            return model.parameters.toArray()
+            return trainer.shard.parameters.toArray()
         }
         #expect(try run() == run())
     }

@@ -1,17 +1,19 @@
 import MonolithModel
 import MonolithParallel
 
-/// The parallel side of one `monolith train` process: its groups on the process grid and the
-/// data-parallel context handed to the ``Trainer``. Built once from `[parallel]` and the world
-/// communicator, then passed explicitly (no global state).
+/// The parallel side of one `monolith train` process: its groups on the process grid, the
+/// data-parallel context and this rank's model-parallel share, handed to the ``Trainer``. Built
+/// once from `[parallel]` and the world communicator, then passed explicitly (no global state).
+/// A single process is the grid 1 × 1 × 1 on a ``SingleRankCommunicator``: the same code, with
+/// every collective a no-op.
 public struct ParallelRuntime: Sendable {
     /// This rank's groups.
     public let groups: ParallelGroups
     /// Data-parallel group and ZeRO stage for the trainer.
     public let dataParallel: DataParallelContext
-    /// The shard and its groups when tp or pp > 1 or activations are recomputed; `nil` when every
-    /// rank trains a whole model (data parallelism only).
-    public let modelParallel: ModelParallelContext?
+    /// This rank's shard layout, its tensor/pipeline groups and the recompute policy (tp = pp = 1:
+    /// the whole model).
+    public let modelParallel: ModelParallelContext
 
     /// Whether this process prints progress and writes metrics, TensorBoard events and checkpoints.
     public var isLoggingRank: Bool { groups.isLoggingRank }
@@ -45,26 +47,29 @@ public struct ParallelRuntime: Sendable {
             throw TrainingError("parallel.sequence_parallel: micro-batch × sequence = \(microBatch * seqLen) tokens do not split over tp \(tp)")
         }
         let groups = try ParallelGroups(world: world, grid: grid)
-        var modelParallel: ModelParallelContext? = nil
-        var count = ParameterLayout(config: model).count
-        if tp > 1 || pp > 1 || section.recompute != "none" {
-            let c = groups.coordinates
-            let layout = ShardLayout(config: model, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp,
-                                     virtualStages: section.virtualStages)
-            modelParallel = ModelParallelContext(layout: layout, tensor: groups.tensor, pipeline: groups.pipeline,
+        let c = groups.coordinates
+        let layout = ShardLayout(config: model, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp,
+                                 virtualStages: section.virtualStages)
+        let modelParallel = ModelParallelContext(layout: layout, tensor: groups.tensor, pipeline: groups.pipeline,
                                                  embedding: groups.embedding, replica: groups.modelParallel,
-                                                 recompute: ActivationRecompute(section.recompute, every: section.recomputeEvery)!,
-                                                 sequenceParallel: section.sequenceParallel)
-            count = layout.count
-        }
+                                                 recompute: section.activationRecompute, sequenceParallel: section.sequenceParallel)
         return ParallelRuntime(groups: groups,
-                               dataParallel: DataParallelContext(group: groups.data, zeroStage: section.zero, parameterCount: count),
+                               dataParallel: DataParallelContext(group: groups.data, zeroStage: section.zero, parameterCount: layout.count),
                                modelParallel: modelParallel)
+    }
+
+    /// One process: the 1 × 1 × 1 grid on a single-rank world, with `section`'s recompute policy.
+    public static func single(model: GPTConfig, microBatch: Int = 1, seqLen: Int? = nil,
+                              section: ParallelSection = ParallelSection()) throws -> ParallelRuntime {
+        var one = section
+        one.tp = 1; one.pp = 1; one.dp = 1; one.virtualStages = 1; one.sequenceParallel = false
+        return try make(world: SingleRankCommunicator(name: "world"), section: one, model: model, microBatch: microBatch,
+                        globalBatch: microBatch, seqLen: seqLen)
     }
 
     /// Whether `section` asks for more than one process.
     public static func wantsParallel(_ section: ParallelSection) -> Bool {
-        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0 || section.recompute != "none"
+        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0
     }
 
     /// Agrees on a flag across the world (true when any rank raised it): a SIGINT delivered to one
@@ -72,4 +77,9 @@ public struct ParallelRuntime: Sendable {
     public func any(_ flag: Bool) throws -> Bool {
         try groups.world.allReduce(Int32(flag ? 1 : 0), op: .max) == 1
     }
+}
+
+extension ParallelSection {
+    /// `recompute` and `recompute_every` as the shard's policy (validated at load).
+    var activationRecompute: ActivationRecompute { ActivationRecompute(recompute, every: recomputeEvery) ?? .none }
 }

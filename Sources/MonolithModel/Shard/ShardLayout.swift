@@ -1,11 +1,10 @@
-import MonolithModel
 
 /// Which parameters one (tensor rank, pipeline stage) owns, where they sit in its own flat buffer,
 /// and how each maps to the full Hugging Face layout (``ParameterLayout``).
 ///
 /// A rank's flat buffer holds, in order: on the first stage the vocab-parallel token embedding
 /// `[V_pad/tp, C]` and the positions `[T_max, C]`, then the blocks of its chunks (local Megatron
-/// shapes, see ``TensorParallelBlockTensors``), and on the last stage the final LayerNorm and —
+/// shapes, see ``TransformerLayer/tensorCounts(channels:tensorParallel:)``), and on the last stage the final LayerNorm and —
 /// when `pp > 1` — its own copy of the tied token embedding for the `lm_head`. Parameters,
 /// gradients and both Adam moments all use this one layout, so AdamW, the gradient norm and the
 /// ZeRO collectives work on the local buffers exactly as on a whole model's.
@@ -65,8 +64,7 @@ public struct ShardLayout: Sendable {
         let vocab = VocabShard(vocabulary: config.vocabSize, tensorParallel: tp, rank: r)
         self.vocab = vocab
         let full = ParameterLayout(config: config)
-        let grid = try! ProcessGrid(tensorParallel: tp, pipelineParallel: pp, dataParallel: 1)
-        let chunkLayers = (0..<v).map { grid.layers(stage: s, chunk: $0, virtualStages: v, layerCount: config.nLayer) }
+        let chunkLayers = (0..<v).map { Self.layers(stage: s, chunk: $0, stages: pp, virtualStages: v, layerCount: config.nLayer) }
         self.chunkLayers = chunkLayers
         let c = config.nEmbd, w = c / tp, replicatedCanonical = r == 0
         var entries: [Entry] = [], cursor = 0, blocks: [Int: BlockOffsets] = [:]
@@ -95,7 +93,7 @@ public struct ShardLayout: Sendable {
         }
         for l in chunkLayers.flatMap({ Array($0) }) {
             let f = full.blocks[l], p = "transformer.h.\(l)."
-            let o = BlockOffsets(packedFrom: cursor, counts: TensorParallelBlockTensors.counts(channels: c, tensorParallel: tp))
+            let o = BlockOffsets(packedFrom: cursor, counts: TransformerLayer.tensorCounts(channels: c, tensorParallel: tp))
             blocks[l] = o
             func replicated(_ name: String, _ fo: Int, _ lo: Int) {
                 add(p + name, c, [Span(full: fo, local: lo, count: c)], canonical: replicatedCanonical, replicated: true)
@@ -137,6 +135,14 @@ public struct ShardLayout: Sendable {
         count = cursor
     }
 
+    /// The layers of chunk `chunk` on pipeline stage `stage`: virtual stage `chunk · pp + stage`
+    /// holds an equal, contiguous run (Megatron's interleaved assignment; `v = 1` is plain 1F1B).
+    public static func layers(stage: Int, chunk: Int, stages pp: Int, virtualStages v: Int, layerCount: Int) -> Range<Int> {
+        let per = layerCount / (pp * v)
+        let virtualStage = chunk * pp + stage
+        return (virtualStage * per)..<((virtualStage + 1) * per)
+    }
+
     /// Whether this rank runs the first virtual stage (embeddings) of chunk `chunk`.
     public func isFirst(chunk: Int) -> Bool { stage == 0 && chunk == 0 }
     /// Whether chunk `chunk` is the last virtual stage (final LayerNorm, `lm_head`, loss).
@@ -176,6 +182,14 @@ public struct ShardLayout: Sendable {
                 for j in 0..<s.count { dst[j] += src[j] }
             }
         }
+    }
+
+    /// This rank's canonical elements of `local` in a full-layout array (zero elsewhere): with one
+    /// rank, the whole model's parameters (or gradients, or moments) in Hugging Face order.
+    public func fullLayout(_ local: UnsafePointer<Float>) -> [Float] {
+        var full = [Float](repeating: 0, count: ParameterLayout(config: config).count)
+        full.withUnsafeMutableBufferPointer { scatter(local, into: $0.baseAddress!) }
+        return full
     }
 
     /// Joins runs that are contiguous on both sides (with tp = 1 every tensor becomes one span).

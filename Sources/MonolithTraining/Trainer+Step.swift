@@ -4,7 +4,11 @@ import MonolithModel
 import MonolithParallel
 
 extension Trainer {
-    /// One optimizer step of a tensor- and/or pipeline-parallel shard, inside a data-parallel replica.
+    /// Accumulates gradients over `microBatches` (each loss scaled by 1/count), clips, and updates.
+    ///
+    /// `microBatches` is the *global* batch (identical on every rank); data-parallel rank `r` runs
+    /// its contiguous slice, and the result equals the single-process step. With one rank in every
+    /// group each collective below is a no-op and this is plain gradient accumulation.
     ///
     /// 1. This replica's micro-batches run through the ``PipelineStage`` (1F1B or interleaved; with
     ///    one stage simply forward then backward per micro-batch), accumulating into the shard's
@@ -18,15 +22,15 @@ extension Trainer {
     /// 4. The global norm sums each rank's canonical elements (``ShardLayout``) over the replica
     ///    (and over the data-parallel slots under ZeRO); every rank clips with it.
     /// 5. AdamW on the local buffer (or its ZeRO slot), then the slots are all-gathered.
-    func modelParallelStep(microBatches: [TokenBatch], context mp: ModelParallelContext,
-                           dataParallel dp: DataParallelContext) throws -> StepStats {
-        let shard = shard!, pool = shard.pool, layout = mp.layout
+    public func step(microBatches: [TokenBatch]) throws -> StepStats {
+        precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
+        let mp = modelParallel, dp = dataParallel, pool = shard.pool, layout = mp.layout
         let localRange = dp.localMicroBatches(of: microBatches.count)
         let local = Array(microBatches[localRange])
         // Dropout masks follow the global micro-batch index, as in the single process.
-        shard.dropout = model.config.dropout
-        shard.dropoutSeed = model.dropoutSeed
-        let dropoutBase = model.dropoutStep + localRange.lowerBound
+        shard.dropout = config.dropout
+        shard.dropoutSeed = dropoutSeed
+        let dropoutBase = dropoutStep + localRange.lowerBound
         let scale = 1 / Float(microBatches.count)
         let clock = CommunicationClock()
         let grads = shard.gradients, params = shard.parameters
@@ -102,7 +106,7 @@ extension Trainer {
         let replicaLoss = try clock.time { try mp.replica.allReduce(mine, op: .sum) }
         let globalLoss = try clock.time { try dp.group.allReduce(replicaLoss, op: .sum) }
         step += 1
-        model.dropoutStep += microBatches.count
+        dropoutStep += microBatches.count
         lastCommunicationSeconds = clock.seconds
         return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
     }
@@ -130,18 +134,18 @@ extension Trainer {
         return stage.lossSum
     }
 
-    /// Seconds the last step's pipeline spent blocked on other stages (0 without model parallelism).
+    /// Seconds the last step's pipeline spent blocked on other stages (0 with one stage).
     public var lastPipelineWaitSeconds: Double { pipelineStage?.lastWaitSeconds ?? 0 }
 
     /// The stage (made once, so its activation sets are reused) with the plan for `microBatches`.
-    private func pipeline(microBatches: Int, mp: ModelParallelContext) throws -> PipelineStage {
+    func pipeline(microBatches: Int, mp: ModelParallelContext) throws -> PipelineStage {
         let plan = try PipelineSchedule(stages: mp.layout.stages, microBatches: microBatches, virtualStages: mp.layout.virtualStages,
                                         stage: mp.layout.stage)
         if let stage = pipelineStage {
             if stage.schedule != plan { stage.schedule = plan }
             return stage
         }
-        let stage = PipelineStage(shard: shard!, schedule: plan)
+        let stage = PipelineStage(shard: shard, schedule: plan)
         pipelineStage = stage
         return stage
     }
@@ -149,115 +153,17 @@ extension Trainer {
     /// Bytes of activation sets the pipeline stage has allocated (its in-flight high-water mark).
     public var peakActivationBytes: Int { pipelineStage?.peakActivationBytes ?? 0 }
 
-    /// The whole model, gathered from the shards of the first data-parallel replica onto its
-    /// logging rank (tensor rank 0 of the last stage): a fresh inference-only ``GPT`` there, nil on
-    /// every other rank. Every rank must call it. Without model parallelism, ``model`` itself.
-    public func assembleFullModel() throws -> GPT? {
-        guard let mp = modelParallel, let shard else { return model }
-        guard dataParallel!.rank == 0 else { return nil }
-        guard let weights = try gatherCanonical(shard.parameters.base, mp: mp) else { return nil }
-        let full = try GPT(config: model.config, pool: model.pool, withGradients: false)
-        full.dropoutSeed = model.dropoutSeed
-        full.parameters.base.update(from: weights.base, count: model.layout.count)
-        return full
-    }
 
-    /// Sends this rank's canonical elements (`local`, in its ``ShardLayout``) to the replica's
-    /// logging rank, which places every rank's into a full-layout buffer and returns it; nil
-    /// elsewhere. Point-to-point, so only the logging rank ever holds a full-sized buffer.
-    private func gatherCanonical(_ local: UnsafeMutablePointer<Float>, mp: ModelParallelContext) throws -> FloatBuffer? {
-        let L = mp.layout, tp = L.tensorParallel
-        // Replica ranks are ordered tp fastest, then stage (ParallelGroups).
-        let root = (L.stages - 1) * tp
-        guard mp.replica.rank == root else {
-            try mp.replica.send(UnsafeBufferPointer(start: local, count: L.count), to: root, tag: 7)
-            return nil
+    /// ZeRO 2: reduce-scatters the micro-batch's gradient (the shard's padded flat buffer) into this
+    /// rank's slot accumulator, and zeroes it for the next one.
+    func reduceScatterMicroBatch(_ dp: DataParallelContext, gradients grads: FloatBuffer, clock: CommunicationClock) throws {
+        let slot = dp.shards.slot(of: dp.rank)
+        try clock.time {
+            try ZeroCollectives.reduceScatterGradients(UnsafeMutableBufferPointer(start: grads.base, count: grads.count),
+                                                       shards: dp.shards, group: dp.group)
         }
-        let full = FloatBuffer(count: model.layout.count)
-        L.scatter(local, into: full.base)
-        for r in 0..<mp.replica.size where r != root {
-            let theirs = ShardLayout(config: L.config, tensorParallel: tp, tensorRank: r % tp, stages: L.stages, stage: r / tp,
-                                     virtualStages: L.virtualStages)
-            let buffer = FloatBuffer(count: theirs.count)
-            try mp.replica.receive(into: UnsafeMutableBufferPointer(start: buffer.base, count: theirs.count), from: r, tag: 7)
-            theirs.scatter(buffer.base, into: full.base)
-        }
-        return full
-    }
-
-    /// Mean loss per token over `batches` through the shards, dropout off (a collective over every
-    /// rank; every rank returns the result). Data-parallel replicas take every dp-th batch; a short
-    /// last batch is padded with ignored targets.
-    public func evaluateSharded(_ batches: [TokenBatch]) throws -> Float {
-        guard let mp = modelParallel, let shard, let dp = dataParallel else { preconditionFailure("evaluateSharded needs model parallelism") }
-        // Evaluation walks its own chain; any valid plan will do (m = p suits interleaving too).
-        let stage = try pipeline(microBatches: pipelineStage?.schedule.microBatches ?? mp.layout.stages, mp: mp)
-        var sum = 0.0, count = 0.0
-        let want = shard.batch * shard.seqLen
-        for (k, b) in batches.enumerated() where k % dp.size == dp.rank {
-            precondition(b.seqLen == shard.seqLen && b.batch <= shard.batch, "evaluation batches must fit the micro-batch shape")
-            var ids = b.ids, targets = b.targets
-            ids += [Int32](repeating: 0, count: want - ids.count)
-            targets += [Int32](repeating: -1, count: want - targets.count)
-            let r = try stage.evaluate(ids: ids, targets: targets, group: mp.pipeline)
-            // The last stage's tensor ranks all hold the loss; count it once.
-            if mp.layout.tensorRank == 0 { sum += r.sum; count += Double(r.count) }
-        }
-        var totals = [sum, count]
-        try mp.replica.allReduce(&totals, op: .sum)
-        try dp.group.allReduce(&totals, op: .sum)
-        return Float(totals[0] / max(1, totals[1]))
-    }
-
-    /// The Adam moments in the full Hugging Face layout, for a checkpoint (a collective: every rank
-    /// calls it). ZeRO slots are all-gathered over the data-parallel group and model-parallel
-    /// shards gathered onto the logging rank; `nil` when the optimizer already holds the full
-    /// layout, and on the ranks that do not write checkpoints under model parallelism.
-    public func gatheredMoments() throws -> (m: FloatBuffer, v: FloatBuffer)? {
-        var local: (m: FloatBuffer, v: FloatBuffer)? = nil
-        if let dp = dataParallel, dp.zeroStage >= 1 {
-            let n = dp.shards.shardSize
-            let m = FloatBuffer(count: dp.shards.paddedCount), v = FloatBuffer(count: dp.shards.paddedCount)
-            for (part, out) in [(optimizer.m, m), (optimizer.v, v)] {
-                try dp.group.allGather(UnsafeBufferPointer(start: part.base, count: n),
-                                       into: UnsafeMutableBufferPointer(start: out.base, count: out.count))
-            }
-            local = (m, v)
-        }
-        guard let mp = modelParallel else { return local }
-        guard dataParallel!.rank == 0 else { return nil }
-        let src = local ?? (optimizer.m, optimizer.v)
-        let m = try gatherCanonical(src.m.base, mp: mp), v = try gatherCanonical(src.v.base, mp: mp)
-        guard let m, let v else { return nil }
-        return (m, v)
-    }
-
-    /// Resumes from checkpoint `step` of `store`: the weights into ``model`` (and the shard), the
-    /// moments into the optimizer (sliced for this rank's shard and ZeRO slot). Any layout resumes
-    /// any checkpoint, since checkpoints are always in the full layout. A shard reads the files one
-    /// tensor at a time and keeps its spans, never holding the whole model.
-    public func restore(from store: CheckpointStore, step: Int) throws -> TrainerState {
-        guard let mp = modelParallel, let shard else { return try store.load(step: step, model: model, optimizer: optimizer) }
-        var byName: [String: [ShardLayout.Entry]] = [:]
-        for e in mp.layout.entries { byName[e.name, default: []].append(e) }
-        let range = optimizer.range
-        let state = try store.load(step: step, config: model.config) { spec, weights, m, v in
-            for e in byName[spec.name] ?? [] {
-                for span in e.spans {
-                    let from = span.full - spec.offset
-                    weights.withUnsafeBufferPointer { (shard.parameters.base + span.local).update(from: $0.baseAddress! + from, count: span.count) }
-                    // The part of the span inside this rank's ZeRO slot.
-                    let lo = max(span.local, range.lowerBound), hi = min(span.local + span.count, range.upperBound)
-                    guard lo < hi else { continue }
-                    for (values, buffer) in [(m, optimizer.m), (v, optimizer.v)] {
-                        values.withUnsafeBufferPointer {
-                            (buffer.base + (lo - range.lowerBound)).update(from: $0.baseAddress! + from + (lo - span.local), count: hi - lo)
-                        }
-                    }
-                }
-            }
-        }
-        optimizer.setStepCount(state.optimizerSteps)
-        return state
+        let src = grads.base + slot.lowerBound, dst = gradientShard!.base
+        for i in 0..<slot.count { dst[i] += src[i] }
+        grads.zero(pool: pool)
     }
 }

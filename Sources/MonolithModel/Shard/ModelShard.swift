@@ -1,12 +1,12 @@
 import MonolithKernels
-import MonolithModel
+
 
 /// What one rank of a model replica holds under tensor and pipeline parallelism: the parameters
 /// and gradients of its (tensor rank, pipeline stage), in flat local buffers laid out by
 /// ``ShardLayout``, and the forward and backward of each of its chunks.
 ///
 /// Nothing full-sized lives here: blocks are Megatron-sliced over the tensor group
-/// (``TensorParallelBlock``), the token embedding and the tied `lm_head` are vocab-parallel
+/// (``TransformerLayer`` on the tensor group), the token embedding and the tied `lm_head` are vocab-parallel
 /// (``VocabParallelEmbedding``, ``VocabParallelCrossEntropy``), and only the chunks of this
 /// pipeline stage are present. A ``PipelineStage`` walks the schedule over the chunks; with one
 /// stage and one tensor rank the shard is simply the whole model.
@@ -36,9 +36,11 @@ public final class ModelShard {
     /// `dropoutSeed`; with the same seed and step the masks equal the whole model's.
     public var dropout: Float = 0, dropoutSeed: UInt64 = 0
     public let pool: WorkerPool
-    let temps: TensorParallelBlockTemporaries
+    /// The one block implementation, on this rank's tensor group.
+    public let layer: TransformerLayer
+    let temps: LayerTemporaries
     /// The shared set that fully recomputed blocks run in.
-    let scratch: TensorParallelBlockActivations?
+    let scratch: LayerActivations?
     let lnScratch: FloatBuffer
 
     /// The full model's shape.
@@ -57,14 +59,20 @@ public final class ModelShard {
         parameters = FloatBuffer(count: max(bufferCount, layout.count))
         gradients = FloatBuffer(count: max(bufferCount, layout.count))
         let c = layout.config
-        temps = TensorParallelBlockTemporaries(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
-                                               tensorParallel: layout.tensorParallel,
-                                               probabilityScratch: !recompute.keepsProbabilities, pool: pool)
+        layer = TransformerLayer(config: c, group: tensor, sequenceParallel: sequenceParallel)
+        temps = LayerTemporaries(config: c, batch: batch, seqLen: seqLen, tensorParallel: layout.tensorParallel,
+                                 probabilityScratch: !recompute.keepsProbabilities, pool: pool)
         let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
-        scratch = anyFull ? TensorParallelBlockActivations(batch: batch, seqLen: seqLen, channels: c.nEmbd, heads: c.nHead,
-                                                           tensorParallel: layout.tensorParallel,
-                                                           sequenceParallel: sequenceParallel, temps: temps) : nil
+        scratch = anyFull ? LayerActivations(config: c, batch: batch, seqLen: seqLen, tensorParallel: layout.tensorParallel,
+                                             sequenceParallel: sequenceParallel, temps: temps) : nil
         lnScratch = FloatBuffer(count: LayerNorm.scratchCount(channels: c.nEmbd, pool: pool))
+    }
+
+    /// The whole model on one rank (tp = pp = 1): what a single process trains.
+    public static func whole(config: GPTConfig, batch: Int, seqLen: Int, recompute: ActivationRecompute = .none,
+                             pool: WorkerPool = .shared) -> ModelShard {
+        ModelShard(layout: ShardLayout(config: config, tensorParallel: 1, tensorRank: 0, stages: 1, stage: 0),
+                   tensor: SingleRankCommunicator(name: "tp group"), batch: batch, seqLen: seqLen, recompute: recompute, pool: pool)
     }
 
     /// Block `l`'s local weights and gradients.
@@ -122,8 +130,7 @@ public final class ModelShard {
         for l in acts.layers {
             if let saved = acts.savedInputs[l] { saved.base.update(from: x, count: n * c); x = UnsafePointer(saved.base) }
             let a = acts.blocks[l] ?? scratch!
-            try TensorParallelBlock.forward(input: x, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
-                                            eps: config.layerNormEpsilon, dropout: dropoutSites(l, dropoutStep), group: tensor, pool: pool)
+            try layer.forward(input: x, w: weights(l), a: a, temps: temps, dropout: dropoutSites(l, dropoutStep), pool: pool)
             x = UnsafePointer(a.res2)
         }
         guard let head = acts.head else {
@@ -134,9 +141,16 @@ public final class ModelShard {
     }
 
     /// Token embedding summed over the vocabulary shards (all-reduced, or reduce-scattered to this
-    /// rank's rows), plus the positions of those rows.
+    /// rank's rows), plus the positions of those rows. One rank looks up whole rows directly.
     func embed(_ ids: [Int32], into out: UnsafeMutablePointer<Float>) throws(CommError) {
         let n = batch * seqLen, c = config.nEmbd, t = seqLen, p = parameters.base
+        if tensor.size == 1 {
+            ids.withUnsafeBufferPointer {
+                Embedding.forward(output: out, ids: $0.baseAddress!, wte: p + layout.wte!, wpe: p + layout.wpe!, batch: batch,
+                                  seqLen: t, channels: c, pool: pool)
+            }
+            return
+        }
         let looked = sequenceParallel ? temps.full : out
         ids.withUnsafeBufferPointer {
             VocabParallelEmbedding.forward(output: looked, ids: $0.baseAddress!, count: n, weight: p + layout.wte!, width: c,
@@ -153,12 +167,12 @@ public final class ModelShard {
     }
 
     /// The sites of block `l` for micro-batch `step`, seeded as ``GPT`` seeds them.
-    func dropoutSites(_ l: Int, _ step: Int) -> TransformerBlock.DropoutSites {
-        TransformerBlock.DropoutSites.layer(l, p: dropout, seed: dropoutSeed, step: step)
+    func dropoutSites(_ l: Int, _ step: Int) -> TransformerLayer.DropoutSites {
+        TransformerLayer.DropoutSites.layer(l, p: dropout, seed: dropoutSeed, step: step)
     }
 
     func embeddingDropout(_ step: Int) -> Dropout {
-        TransformerBlock.DropoutSites.embedding(p: dropout, seed: dropoutSeed, step: step, layers: config.nLayer)
+        TransformerLayer.DropoutSites.embedding(p: dropout, seed: dropoutSeed, step: step, layers: config.nLayer)
     }
 
     /// Global index of this rank's first residual row.
@@ -185,151 +199,52 @@ public final class ModelShard {
         }
         for (i, l) in acts.layers.enumerated().reversed() {
             let input = acts.input(of: l, index: i)
-            let a: TensorParallelBlockActivations
+            let a: LayerActivations
             let sites = dropoutSites(l, dropoutStep)
             if let kept = acts.blocks[l] { a = kept } else {
+                // Full recompute: the block's forward again, from its saved input, into the scratch.
                 a = scratch!
-                try TensorParallelBlock.forward(input: input, w: weights(l), a: a, temps: temps, channels: c, heads: config.nHead,
-                                                eps: config.layerNormEpsilon, dropout: sites, group: tensor, pool: pool)
+                try layer.forward(input: input, w: weights(l), a: a, temps: temps, dropout: sites, pool: pool)
             }
-            try TensorParallelBlock.backward(dresidual: dres, input: input, w: weights(l), g: blockGradients(l), a: a, temps: temps,
-                                             channels: c, heads: config.nHead, dropout: sites, group: tensor, pool: pool)
+            try layer.backward(dresidual: dres, input: input, w: weights(l), g: blockGradients(l), a: a, temps: temps,
+                               dropout: sites, pool: pool)
             gradientsReady?(layout.blocks[l]!.ln1w)
         }
         if layout.isFirst(chunk: acts.chunk) {
             embeddingDropout(dropoutStep).apply(dres, count: n * c, offset: firstRow * c, pool: pool)
-            // The embedding sum's backward (ReduceFrom) is the identity: each rank adds its own rows.
-            let t = seqLen, dwpe = gradients.base + layout.wpe!, first = firstRow
-            for r in 0..<n {
-                let pos = (first + r) % t
-                Residual.add(output: dwpe + pos * c, dwpe + pos * c, dres + r * c, count: c, pool: .serial)
-            }
-            var full = UnsafePointer(dres)
-            if sequenceParallel {
-                try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: dres, count: n * c),
-                                                                   into: UnsafeMutableBufferPointer(start: temps.full, count: batch * seqLen * c),
-                                                                   group: tensor)
-                full = UnsafePointer(temps.full)
-            }
-            ids.withUnsafeBufferPointer {
-                VocabParallelEmbedding.backward(weightGradient: gradients.base + layout.wte!, outputGradient: full,
-                                                ids: $0.baseAddress!, count: batch * seqLen, width: c, shard: layout.vocab)
-            }
+            try embeddingBackward(ids: ids, dresidual: dres)
             gradientsReady?(0)
         } else {
             inputGradient!.update(from: dres, count: n * c)
         }
     }
-}
 
-/// The activations one chunk keeps for one micro-batch between its forward and its backward.
-public final class ChunkActivations {
-    /// Which chunk of the stage, and its layers.
-    public let chunk: Int, layers: Range<Int>
-    /// The chunk's input `[B·T, C]` (embedding output on the first virtual stage).
-    let encoded: FloatBuffer
-    /// Saved tensors of the blocks that keep theirs.
-    let blocks: [Int: TensorParallelBlockActivations]
-    /// Inputs of blocks whose predecessor is recomputed in full (its output is not kept).
-    let savedInputs: [Int: FloatBuffer]
-    /// Final LayerNorm, logits and loss (last virtual stage only).
-    let head: HeadActivations?
-    /// ∂L/∂(residual stream), walked down through the blocks.
-    let dresidual: FloatBuffer
-
-    init(shard: ModelShard, chunk: Int) {
-        let c = shard.config, n = shard.rows, tp = shard.layout.tensorParallel
-        self.chunk = chunk
-        layers = shard.layout.chunkLayers[chunk]
-        encoded = FloatBuffer(count: n * c.nEmbd)
-        dresidual = FloatBuffer(count: n * c.nEmbd)
-        var blocks: [Int: TensorParallelBlockActivations] = [:], saved: [Int: FloatBuffer] = [:]
-        for l in layers {
-            if !shard.recompute.recomputesBlock(l) {
-                blocks[l] = TensorParallelBlockActivations(batch: shard.batch, seqLen: shard.seqLen, channels: c.nEmbd, heads: c.nHead,
-                                                           tensorParallel: tp, keepProbabilities: shard.recompute.keepsProbabilities,
-                                                           sequenceParallel: shard.sequenceParallel, temps: shard.temps)
+    /// Accumulates the embedding gradients from `dres` (∂L/∂embedding output, this rank's rows).
+    /// The embedding sum's backward (ReduceFrom) is the identity: each rank adds its own rows.
+    func embeddingBackward(ids: [Int32], dresidual dres: UnsafeMutablePointer<Float>) throws(CommError) {
+        let n = rows, c = config.nEmbd, t = seqLen, g = gradients.base
+        if tensor.size == 1 {
+            ids.withUnsafeBufferPointer {
+                Embedding.backward(dwte: g + layout.wte!, dwpe: g + layout.wpe!, doutput: dres, ids: $0.baseAddress!, batch: batch,
+                                   seqLen: t, channels: c)
             }
-            if l > layers.lowerBound && shard.recompute.recomputesBlock(l - 1) { saved[l] = FloatBuffer(count: n * c.nEmbd) }
+            return
         }
-        self.blocks = blocks; savedInputs = saved
-        head = shard.layout.isLast(chunk: chunk) ? HeadActivations(shard: shard) : nil
-    }
-
-    /// The input of layer `l`, the `index`-th of the chunk.
-    func input(of l: Int, index: Int) -> UnsafePointer<Float> {
-        if index == 0 { return UnsafePointer(encoded.base) }
-        if let s = savedInputs[l] { return UnsafePointer(s.base) }
-        return UnsafePointer(blocks[l - 1]!.res2)
-    }
-
-    /// Bytes held by this set.
-    public var bytes: Int {
-        (encoded.count + dresidual.count) * 4 + blocks.values.map(\.bytes).reduce(0, +)
-            + savedInputs.values.map { $0.count * 4 }.reduce(0, +) + (head?.bytes ?? 0)
-    }
-}
-
-/// Final LayerNorm, the tied vocab-parallel `lm_head` and the loss of one micro-batch.
-final class HeadActivations {
-    let buffer: FloatBuffer
-    let input, lnf, mean, rstd, logits, losses, lse, dln: UnsafeMutablePointer<Float>
-    var count = 0
-
-    init(shard: ModelShard) {
-        let n = shard.batch * shard.seqLen, rows = shard.rows, c = shard.config.nEmbd, v = shard.layout.vocab.count
-        let sizes = [rows * c, n * c, rows, rows, n * v, n, n, n * c]
-        buffer = FloatBuffer(count: sizes.map(round16).reduce(0, +))
-        var cursor = buffer.base
-        let p = sizes.map { k -> UnsafeMutablePointer<Float> in defer { cursor += round16(k) }; return cursor }
-        input = p[0]; lnf = p[1]; mean = p[2]; rstd = p[3]; logits = p[4]; losses = p[5]; lse = p[6]; dln = p[7]
-    }
-
-    var bytes: Int { buffer.count * 4 }
-
-    func forward(_ x: UnsafePointer<Float>, shard s: ModelShard, targets: [Int32]) throws(CommError) -> (sum: Double, count: Int) {
-        let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, p = s.parameters.base, L = s.layout
-        // Kept: the last block's output may live in the recompute scratch.
-        input.update(from: x, count: s.rows * c)
-        LayerNorm.forward(output: lnf + s.firstRow * c, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!, bias: p + L.lnf! + c,
-                          rows: s.rows, channels: c, eps: s.config.layerNormEpsilon, pool: s.pool)
-        if s.sequenceParallel {
-            // GatherFromSequenceParallelRegion in place: the rows were written at this rank's block.
-            try s.tensor.allGather(inPlace: UnsafeMutableBufferPointer(start: lnf, count: n * c))
-        } else {
-            CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
+        let dwpe = g + layout.wpe!, first = firstRow
+        for r in 0..<n {
+            let pos = (first + r) % t
+            Residual.add(output: dwpe + pos * c, dwpe + pos * c, dres + r * c, count: c, pool: .serial)
         }
-        gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.wte!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
-        let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
-            try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
-                                                  rows: n, shard: L.vocab, stride: vs, group: s.tensor, pool: s.pool)
+        var full = UnsafePointer(dres)
+        if sequenceParallel {
+            try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: dres, count: n * c),
+                                                               into: UnsafeMutableBufferPointer(start: temps.full, count: batch * seqLen * c),
+                                                               group: tensor)
+            full = UnsafePointer(temps.full)
         }
-        self.count = count
-        return (sum, count)
-    }
-
-    func backward(into dres: UnsafeMutablePointer<Float>, shard s: ModelShard, targets: [Int32], lossScale: Float) throws(CommError) {
-        let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, L = s.layout
-        let p = s.parameters.base, g = s.gradients.base
-        let scale = count > 0 ? lossScale / Float(count) : 0
-        targets.withUnsafeBufferPointer {
-            VocabParallelCrossEntropy.backward(logits: logits, logSumExp: lse, targets: $0.baseAddress!, rows: n,
-                                               shard: L.vocab, stride: vs, scale: scale, pool: s.pool)
+        ids.withUnsafeBufferPointer {
+            VocabParallelEmbedding.backward(weightGradient: g + layout.wte!, outputGradient: full, ids: $0.baseAddress!,
+                                            count: batch * seqLen, width: c, shard: layout.vocab)
         }
-        gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.wte!, ldc: c, pool: s.pool)
-        gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.wte!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
-        var drows = UnsafePointer(dln)
-        if s.sequenceParallel {
-            try GatherFromSequenceParallelRegion.backward(UnsafeBufferPointer(start: dln, count: n * c),
-                                                          into: UnsafeMutableBufferPointer(start: s.temps.dlnRows, count: s.rows * c),
-                                                          group: s.tensor)
-            drows = UnsafePointer(s.temps.dlnRows)
-        } else {
-            try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dln, count: n * c), group: s.tensor)
-        }
-        dres.update(repeating: 0, count: s.rows * c)
-        LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: drows, input: input,
-                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, channels: c, scratch: s.lnScratch.base,
-                           pool: s.pool)
     }
 }

@@ -3,11 +3,12 @@ import MonolithKernels
 @testable import MonolithParallel
 import Testing
 
-/// A Megatron-sharded transformer block against the single-process ``TransformerBlock``: the same
-/// output and input gradient on every rank, and local parameter gradients equal to the matching
-/// slices of the full gradients, for tp = 1, 2 and 4.
-@Suite("Tensor-parallel block")
-struct TensorParallelBlockTests {
+/// The one block implementation, ``TransformerLayer``, sharded over tp = 2 and 4 in-process ranks
+/// against its single-rank fast path (fused residual GEMMs, no communication): the same output and
+/// input gradient on every rank, and local parameter gradients equal to the matching slices of the
+/// full gradients; with and without kept attention probabilities (selective recompute).
+@Suite("Transformer layer in every tensor-parallel layout")
+struct TransformerLayerTests {
     static let (batch, seq, channels, heads) = (2, 5, 32, 4)
     static let config = GPTConfig(nLayer: 1, nHead: heads, nEmbd: channels, vocabSize: 11, contextLength: seq)
 
@@ -21,26 +22,27 @@ struct TensorParallelBlockTests {
         model.parameters.base.update(from: weights, count: weights.count)
         let n = batch * seq, c = channels
         let x = randoms(n * c, &g), dy = randoms(n * c, &g)
-        let acts = Activations(config: config, batch: batch, seqLen: seq, pool: pool)
-        let shape = BlockShape(batch: batch, seqLen: seq, channels: c, heads: heads, headDim: c / heads, eps: 1e-5)
-        x.withUnsafeBufferPointer { xb in
-            TransformerBlock.forward(input: xb.baseAddress!, w: model.blockWeights(0), a: acts.blocks[0], s: shape,
-                                     dropout: .none, branch: acts.branch, attnScratch: acts.attnScratch, pool: pool)
+        let layer = TransformerLayer(config: config, group: SingleRankCommunicator())
+        #expect(layer.alone, "one rank takes the fused path")
+        let temps = LayerTemporaries(config: config, batch: batch, seqLen: seq, pool: pool)
+        let acts = LayerActivations(config: config, batch: batch, seqLen: seq, temps: temps)
+        let grads = FloatBuffer(count: model.layout.count)
+        try x.withUnsafeBufferPointer { xb in
+            try layer.forward(input: xb.baseAddress!, w: model.blockWeights(0), a: acts, temps: temps, pool: pool)
         }
-        let y = Array(UnsafeBufferPointer(start: acts.blocks[0].res2, count: n * c))
+        let y = Array(UnsafeBufferPointer(start: acts.res2, count: n * c))
         var dres = dy
-        x.withUnsafeBufferPointer { xb in
-            dres.withUnsafeMutableBufferPointer { d in
-                TransformerBlock.backward(dresidual: d.baseAddress!, input: xb.baseAddress!, w: model.blockWeights(0),
-                                          g: model.blockGradients(0), a: acts.blocks[0], s: shape, dropout: .none,
-                                          temps: acts, pool: pool)
+        try x.withUnsafeBufferPointer { xb in
+            try dres.withUnsafeMutableBufferPointer { d in
+                try layer.backward(dresidual: d.baseAddress!, input: xb.baseAddress!, w: model.blockWeights(0),
+                                   g: BlockTensors(base: grads.base, offsets: model.layout.blocks[0]), a: acts, temps: temps, pool: pool)
             }
         }
-        return (weights, x, dy, y, dres, model.gradients.toArray())
+        return (weights, x, dy, y, dres, grads.toArray())
     }
 
     @Test("sharded block equals the unsharded one, forward and backward",
-          arguments: [(1, true), (2, true), (4, true), (2, false), (4, false)])
+          arguments: [(1, false), (2, true), (4, true), (2, false), (4, false)])
     func shardedBlock(tp: Int, keepProbabilities: Bool) throws {
         let ref = try Self.reference()
         let results = try InProcessWorld(size: tp).run { comm -> (y: [Float], dx: [Float], grads: [Float], expected: [Float]) in
@@ -52,20 +54,19 @@ struct TensorParallelBlockTests {
             layout.slice(ref.weights, into: weights.base)
             layout.slice(ref.grads, into: expected.base)
             let o = layout.blocks[0]!
-            let temps = TensorParallelBlockTemporaries(batch: Self.batch, seqLen: Self.seq, channels: c, heads: Self.heads,
-                                                       tensorParallel: tp, pool: pool)
-            let acts = TensorParallelBlockActivations(batch: Self.batch, seqLen: Self.seq, channels: c, heads: Self.heads,
-                                                      tensorParallel: tp, keepProbabilities: keepProbabilities, temps: temps)
+            let temps = LayerTemporaries(config: Self.config, batch: Self.batch, seqLen: Self.seq, tensorParallel: tp,
+                                         probabilityScratch: !keepProbabilities, pool: pool)
+            let acts = LayerActivations(config: Self.config, batch: Self.batch, seqLen: Self.seq, tensorParallel: tp,
+                                        keepProbabilities: keepProbabilities, temps: temps)
+            let layer = TransformerLayer(config: Self.config, group: comm)
             let x = FloatBuffer(count: n * c), dres = FloatBuffer(count: n * c)
             x.base.update(from: ref.x, count: n * c)
             dres.base.update(from: ref.dy, count: n * c)
-            try TensorParallelBlock.forward(input: x.base, w: BlockTensors(base: weights.base, offsets: o), a: acts, temps: temps,
-                                            channels: c, heads: Self.heads, eps: 1e-5, group: comm, pool: pool)
+            try layer.forward(input: x.base, w: BlockTensors(base: weights.base, offsets: o), a: acts, temps: temps, pool: pool)
             let y = Array(UnsafeBufferPointer(start: acts.res2, count: n * c))
             if !keepProbabilities { temps.probs.update(repeating: .nan, count: 1) }  // recompute must not read stale probabilities
-            try TensorParallelBlock.backward(dresidual: dres.base, input: x.base, w: BlockTensors(base: weights.base, offsets: o),
-                                             g: BlockTensors(base: grads.base, offsets: o), a: acts, temps: temps,
-                                             channels: c, heads: Self.heads, group: comm, pool: pool)
+            try layer.backward(dresidual: dres.base, input: x.base, w: BlockTensors(base: weights.base, offsets: o),
+                               g: BlockTensors(base: grads.base, offsets: o), a: acts, temps: temps, pool: pool)
             // Only the block's tensors: the embeddings and final LayerNorm are not part of it.
             let blockRange = o.ln1w..<(o.fcProjB + c)
             return (y, dres.toArray(), Array(grads.toArray()[blockRange]), Array(expected.toArray()[blockRange]))

@@ -130,9 +130,16 @@ public struct VocabShard: Sendable, Equatable {
     public init(vocabulary: Int, tensorParallel: Int, rank: Int, multiple: Int = 128) {
         precondition(rank >= 0 && rank < tensorParallel, "rank \(rank) outside tp \(tensorParallel)")
         self.vocabulary = vocabulary
-        paddedVocabulary = ProcessGrid.paddedVocabulary(vocabulary, tensorParallel: tensorParallel, multiple: multiple)
+        paddedVocabulary = Self.paddedVocabulary(vocabulary, tensorParallel: tensorParallel, multiple: multiple)
         let per = paddedVocabulary / tensorParallel
         range = (rank * per)..<((rank + 1) * per)
+    }
+
+    /// `vocab` rounded up to a multiple of `multiple · tensorParallel`, so every shard is equal
+    /// and a multiple of `multiple` wide (Megatron's `--make-vocab-size-divisible-by`).
+    public static func paddedVocabulary(_ vocab: Int, tensorParallel: Int, multiple: Int = 128) -> Int {
+        let step = multiple * tensorParallel
+        return (vocab + step - 1) / step * step
     }
 
     /// Columns of this shard: the logits row stride needed is at least this.

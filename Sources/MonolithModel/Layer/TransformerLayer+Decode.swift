@@ -1,0 +1,138 @@
+import MonolithKernels
+
+/// Where one decode step reads and writes a layer's keys and values: `[slots, capacity, C]` each,
+/// heads interleaved as in the `qkv` rows, so a prompt's rows are copied whole.
+public struct LayerKVView {
+    /// Keys and values of this layer.
+    public let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+    /// Positions per slot.
+    public let capacity: Int
+
+    /// A view of one layer's cache.
+    public init(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, capacity: Int) {
+        self.keys = keys; self.values = values; self.capacity = capacity
+    }
+}
+
+/// bf16 copies of the four matrices a decode step reads (half the memory traffic of fp32).
+public struct PackedBlockWeights {
+    public let qkv, attnProj, fc, fcProj: BF16Matrix
+
+    /// Packs block `w` of width `c`.
+    public init(_ w: BlockTensors, channels c: Int, pool: WorkerPool) {
+        qkv = BF16Matrix(w.qkvw, rows: c, cols: 3 * c, ld: 3 * c, pool: pool)
+        attnProj = BF16Matrix(w.attnProjW, rows: c, cols: c, ld: c, pool: pool)
+        fc = BF16Matrix(w.fcW, rows: c, cols: 4 * c, ld: 4 * c, pool: pool)
+        fcProj = BF16Matrix(w.fcProjW, rows: 4 * c, cols: c, ld: c, pool: pool)
+    }
+}
+
+/// Working rows of a decode step for up to `rows` sequences: `[R,C]` LayerNorm output and
+/// attention output, `[R,3C]` qkv, `[R,4C]` MLP, LayerNorm statistics, and per-thread scores.
+public final class DecodeScratch {
+    let buffer: FloatBuffer
+    public let ln, qkv, atty, fch, fchGelu, mean, rstd, scores: UnsafeMutablePointer<Float>
+    /// Sequences and cache positions it was sized for.
+    public let rows: Int, capacity: Int
+
+    /// Scratch for `rows` sequences of a model of width `channels`, over caches of `capacity`.
+    public init(rows: Int, channels c: Int, capacity: Int, pool: WorkerPool) {
+        self.rows = rows; self.capacity = capacity
+        let sizes = [rows * c, 3 * rows * c, rows * c, 4 * rows * c, 4 * rows * c, rows, rows, pool.threadCount * capacity]
+        buffer = FloatBuffer(count: sizes.map(alignedCount).reduce(0, +))
+        let p = buffer.carve(sizes)
+        ln = p[0]; qkv = p[1]; atty = p[2]; fch = p[3]; fchGelu = p[4]; mean = p[5]; rstd = p[6]; scores = p[7]
+    }
+}
+
+extension TransformerLayer {
+    /// The inference specialisation of ``forward(input:w:a:temps:dropout:pool:)`` for one new token
+    /// per sequence: the same kernels, in the same order, on `rows` independent sequences, each at
+    /// its own position, attending over its own cache slot instead of a `[T,T]` causal square.
+    /// Nothing is saved for backward; a single rank only (no tensor-parallel decoding).
+    ///
+    /// - Parameters:
+    ///   - x: `[R, C]` residual rows, updated in place to the block's output.
+    ///   - slots: the cache slot of each row; `positions`: the position each row's token takes.
+    ///     The row's key and value are written there, and it attends over `0...position`.
+    ///   - packed: bf16 copies of the matrices, read instead of `w`'s when there are few rows.
+    public func decode(_ x: UnsafeMutablePointer<Float>, w: BlockTensors, packed: PackedBlockWeights?, cache: LayerKVView,
+                       slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
+        precondition(alone, "decoding runs on a single rank")
+        let b = slots.count, c = channels
+        LayerNorm.forward(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln1w, bias: w.ln1b, rows: b,
+                          channels: c, eps: eps, pool: pool)
+        Self.decodeLinear(s.qkv, s.ln, w.qkvw, packed?.qkv, bias: w.qkvb, rows: b, k: c, n: 3 * c, accumulate: false, pool: pool)
+        for (i, slot) in slots.enumerated() {
+            let dst = (slot * cache.capacity + positions[i]) * c
+            (cache.keys + dst).update(from: s.qkv + i * 3 * c + c, count: c)
+            (cache.values + dst).update(from: s.qkv + i * 3 * c + 2 * c, count: c)
+        }
+        attendOverCache(cache, slots: slots, positions: positions, scratch: s, pool: pool)
+        Residual.copyAddingBias(output: x, input: x, bias: w.attnProjB, rows: b, cols: c, pool: pool)
+        Self.decodeLinear(x, s.atty, w.attnProjW, packed?.attnProj, bias: nil, rows: b, k: c, n: c, accumulate: true, pool: pool)
+        LayerNorm.forward(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln2w, bias: w.ln2b, rows: b,
+                          channels: c, eps: eps, pool: pool)
+        Self.decodeLinear(s.fch, s.ln, w.fcW, packed?.fc, bias: nil, rows: b, k: c, n: 4 * c, accumulate: false, pool: pool)
+        GELU.forward(output: s.fchGelu, input: s.fch, bias: w.fcB, rows: b, cols: 4 * c, pool: pool)
+        Residual.copyAddingBias(output: x, input: x, bias: w.fcProjB, rows: b, cols: c, pool: pool)
+        Self.decodeLinear(x, s.fchGelu, w.fcProjW, packed?.fcProj, bias: nil, rows: b, k: 4 * c, n: c, accumulate: true, pool: pool)
+    }
+
+    /// `out (+)= input · W (+ bias)`, reading the bf16 copy of `W` when there is one and few rows
+    /// (beyond 4 rows the fp32 GEMM wins: the weights are read once either way).
+    static func decodeLinear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                             _ packedW: BF16Matrix?, bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, accumulate: Bool,
+                             pool: WorkerPool) {
+        guard let packedW, rows <= 4 else {
+            Linear.forward(output: out, input: input, weight: w, bias: bias, rows: rows, inFeatures: k, outFeatures: n,
+                           accumulate: accumulate, pool: pool)
+            return
+        }
+        if let bias { Residual.copyAddingBias(output: out, input: nil, bias: bias, rows: rows, cols: n, pool: .serial) }
+        packedW.rowsTimesMatrix(y: out, x: input, rows: rows, accumulate: accumulate || bias != nil, pool: pool)
+    }
+
+    /// Single-query attention of each row's newest position over its slot, one (row, head) per task.
+    func attendOverCache(_ cache: LayerKVView, slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
+        let c = channels, nh = heads, d = headDim, cap = cache.capacity
+        let scale = 1 / Float(d).squareRoot()
+        let tasks = slots.count * nh
+        let threads = min(pool.threadCount, tasks)
+        slots.withUnsafeBufferPointer { slots in
+            positions.withUnsafeBufferPointer { positions in
+                pool.run { tid in
+                    guard tid < threads else { return }
+                    let sc = s.scores + tid * s.capacity
+                    for task in WorkerPool.chunk(tid, of: threads, count: tasks) {
+                        let i = task / nh, h = task % nh, n = positions[i] + 1
+                        let qh = s.qkv + i * 3 * c + h * d
+                        let kBase = cache.keys + slots[i] * cap * c + h * d, vBase = cache.values + slots[i] * cap * c + h * d
+                        for j in 0..<n { sc[j] = scale * dot(qh, kBase + j * c, d) }
+                        Softmax.row(sc, count: n)
+                        let o = s.atty + i * c + h * d
+                        o.update(repeating: 0, count: d)
+                        for j in 0..<n { axpy(sc[j], vBase + j * c, o, d) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = Vec(), i = 0
+    while i + vecWidth <= n { acc = acc.addingProduct(load(a + i), load(b + i)); i += vecWidth }
+    var s = acc.sum()
+    while i < n { s += a[i] * b[i]; i += 1 }
+    return s
+}
+
+@inline(__always)
+func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let av = Vec(repeating: alpha)
+    var i = 0
+    while i + vecWidth <= n { store(load(y + i).addingProduct(av, load(x + i)), y + i); i += vecWidth }
+    while i < n { y[i] += alpha * x[i]; i += 1 }
+}

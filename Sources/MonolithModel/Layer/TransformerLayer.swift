@@ -1,0 +1,237 @@
+import MonolithKernels
+
+/// One pre-LayerNorm GPT-2 block, `x + attn(ln_1(x))` then `+ mlp(ln_2(·))`, on one
+/// tensor-parallel rank: the only implementation of the block, used by every layout.
+///
+/// Megatron's split: the `qkv` and `fc` matmuls are column-parallel (this rank's heads and `4C/tp`
+/// columns), the two projections row-parallel, and the communication regions around them
+/// (``CopyToTensorParallelRegion``, ``ReduceFromTensorParallelRegion`` and their
+/// sequence-parallel variants) are no-ops on a group of one rank. So one process, tensor
+/// parallelism, sequence parallelism, pipeline stages, activation recompute and dropout all run
+/// this code; decoding runs ``decode(_:w:cache:layer:positions:dropout:pool:)``, its KV-cache
+/// specialisation.
+///
+/// With one rank the row-parallel matmul accumulates onto a pre-filled `residual + bias` (one
+/// pass over `[B,T,C]` fewer); with several, each rank holds only a partial product, so the
+/// partial sums are reduced first and the bias and residual added once afterwards.
+///
+/// With sequence parallelism (Korthikanti et al. 2022) the LayerNorm and residual regions work on
+/// this rank's `n/tp` rows: each all-reduce becomes a reduce-scatter (leaving the row-parallel
+/// matmul) plus an all-gather (entering the column-parallel one), the LayerNorm weights and
+/// row-parallel biases get partial gradients that the trainer sums over the tensor group. Rows are
+/// split over the flattened `B·T`. Dropout masks are pure functions of the global element index
+/// (``Dropout``), so every layout draws the single process's masks.
+public struct TransformerLayer {
+    /// Residual width and head count of the full model; LayerNorm epsilon.
+    public let channels: Int, heads: Int, eps: Float
+    /// The tensor-parallel group (one rank in a single process).
+    public let group: any Communicator
+    /// Whether the LayerNorm/residual regions hold only this rank's rows.
+    public let sequenceParallel: Bool
+
+    /// A layer of `config`'s shape on `group`.
+    public init(config: GPTConfig, group: any Communicator, sequenceParallel: Bool = false) {
+        precondition(config.nHead % group.size == 0, "tp \(group.size) does not divide \(config.nHead) heads")
+        channels = config.nEmbd; heads = config.nHead; eps = config.layerNormEpsilon
+        self.group = group
+        self.sequenceParallel = sequenceParallel && group.size > 1
+    }
+
+    var tp: Int { group.size }
+    /// Local width (`C/tp`) and local heads (`H/tp`).
+    var width: Int { channels / tp }
+    var localHeads: Int { heads / tp }
+    var headDim: Int { channels / heads }
+    /// The single-process fast path: no communication at all.
+    var alone: Bool { tp == 1 }
+
+    /// Element counts of the 12 local tensors in Hugging Face order (``BlockOffsets`` packs them):
+    ///
+    /// | tensor | full | local |
+    /// |---|---|---|
+    /// | `ln_1`, `ln_2` weight/bias | `[C]` | `[C]` (replicated) |
+    /// | `attn.c_attn.weight` / bias (column-parallel) | `[C, 3C]` / `[3C]` | `[C, 3w]` / `[3w]`: this rank's q, k, v heads |
+    /// | `attn.c_proj.weight` (row-parallel) / bias | `[C, C]` / `[C]` | `[w, C]` / `[C]` (replicated) |
+    /// | `mlp.c_fc.weight` / bias (column-parallel) | `[C, 4C]` / `[4C]` | `[C, 4w]` / `[4w]` |
+    /// | `mlp.c_proj.weight` (row-parallel) / bias | `[4C, C]` / `[C]` | `[4w, C]` / `[C]` (replicated) |
+    public static func tensorCounts(channels c: Int, tensorParallel tp: Int) -> [Int] {
+        let w = c / tp
+        return [c, c, c * 3 * w, 3 * w, w * c, c, c, c, c * 4 * w, 4 * w, 4 * w * c, c]
+    }
+
+    /// Global index of this rank's first residual row.
+    func firstRow(_ a: LayerActivations) -> Int { a.sequenceParallel ? group.rank * (a.tokens / tp) : 0 }
+
+    // MARK: Forward
+
+    /// Runs the block on `input` (`[n, C]`, or this rank's `[n/tp, C]` rows with sequence
+    /// parallelism); the output is `a.res2`, shaped the same way.
+    public func forward(input: UnsafePointer<Float>, w: BlockTensors, a: LayerActivations, temps: LayerTemporaries,
+                        dropout: DropoutSites = .none, pool: WorkerPool) throws(CommError) {
+        let n = a.tokens, c = channels, lw = width
+        try layerNormIntoTensorRegion(output: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, input: input, weight: w.ln1w, bias: w.ln1b,
+                                      a: a, pool: pool)
+        Linear.forward(output: a.qkv, input: a.ln1, weight: w.qkvw, bias: w.qkvb, rows: n, inFeatures: c, outFeatures: 3 * lw, pool: pool)
+        attentionCore(a, temps: temps, dropout: dropout.attention, pool: pool)
+        try rowParallel(output: a.res1, residual: input, x: a.atty, weight: w.attnProjW, bias: w.attnProjB, inFeatures: lw,
+                        dropout: dropout.attnResidual, a: a, temps: temps, pool: pool)
+        try layerNormIntoTensorRegion(output: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, input: a.res1, weight: w.ln2w, bias: w.ln2b,
+                                      a: a, pool: pool)
+        Linear.forward(output: a.fch, input: a.ln2, weight: w.fcW, bias: nil, rows: n, inFeatures: c, outFeatures: 4 * lw, pool: pool)
+        GELU.forward(output: a.fchGelu, input: a.fch, bias: w.fcB, rows: n, cols: 4 * lw, pool: pool)
+        try rowParallel(output: a.res2, residual: a.res1, x: a.fchGelu, weight: w.fcProjW, bias: w.fcProjB, inFeatures: 4 * lw,
+                        dropout: dropout.mlpResidual, a: a, temps: temps, pool: pool)
+    }
+
+    /// Causal attention of this rank's heads; dropout masks indexed by the global head.
+    func attentionCore(_ a: LayerActivations, temps: LayerTemporaries, dropout: Dropout, pool: WorkerPool) {
+        Attention.forward(output: a.atty, probs: a.probs, qkv: a.qkv, batch: a.batch, seqLen: a.seqLen, heads: localHeads,
+                          headDim: headDim, dropout: dropout, maskHeads: (group.rank * localHeads, heads),
+                          scratch: temps.attnScratch, pool: pool)
+    }
+
+    /// LayerNorm of the residual rows, then into the tensor-parallel region: CopyTo (identity), or
+    /// with sequence parallelism the local rows written in place into the `[n, C]` output and
+    /// all-gathered.
+    func layerNormIntoTensorRegion(output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                   rstd: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>, a: LayerActivations, pool: WorkerPool) throws(CommError) {
+        let n = a.tokens, c = channels
+        if a.sequenceParallel {
+            let rows = n / tp
+            LayerNorm.forward(output: output + group.rank * rows * c, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias,
+                              rows: rows, channels: c, eps: eps, pool: pool)
+            try group.allGather(inPlace: UnsafeMutableBufferPointer(start: output, count: n * c))
+        } else {
+            LayerNorm.forward(output: output, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias,
+                              rows: n, channels: c, eps: eps, pool: pool)
+            CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: output, count: n * c), group: group)
+        }
+    }
+
+    /// `output = residual + dropout(reduce(x · W_local) + b)`: all-reduced (ReduceFrom), or
+    /// reduce-scattered to this rank's rows with sequence parallelism.
+    func rowParallel(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inFeatures: Int, dropout: Dropout,
+                     a: LayerActivations, temps: LayerTemporaries, pool: WorkerPool) throws(CommError) {
+        let n = a.tokens, c = channels, rows = a.sequenceParallel ? n / tp : n
+        if alone {
+            Self.residualBranch(output: output, residual: residual, x: x, weight: weight, bias: bias, rows: n, inFeatures: inFeatures,
+                                outFeatures: c, dropout: dropout, branch: temps.full, pool: pool)
+            return
+        }
+        if a.sequenceParallel {
+            Linear.forward(output: temps.full, input: x, weight: weight, bias: nil, rows: n, inFeatures: inFeatures,
+                           outFeatures: c, pool: pool)
+            try ReduceScatterToSequenceParallelRegion.forward(UnsafeBufferPointer(start: temps.full, count: n * c),
+                                                              into: UnsafeMutableBufferPointer(start: output, count: rows * c),
+                                                              group: group)
+        } else {
+            Linear.forward(output: output, input: x, weight: weight, bias: nil, rows: n, inFeatures: inFeatures,
+                           outFeatures: c, pool: pool)
+            try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: output, count: n * c), group: group)
+        }
+        Residual.copyAddingBias(output: output, input: output, bias: bias, rows: rows, cols: c, pool: pool)
+        dropout.apply(output, count: rows * c, offset: firstRow(a) * c, pool: pool)
+        Residual.add(output: output, output, residual, count: rows * c, pool: pool)
+    }
+
+    /// `output = residual + dropout(x · W + b)` for a whole (unsplit) product. Without dropout the
+    /// residual and bias pre-fill the output and the GEMM accumulates onto it.
+    static func residualBranch(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
+                               x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                               rows: Int, inFeatures: Int, outFeatures: Int, dropout: Dropout,
+                               branch: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+        if dropout.isActive {
+            Linear.forward(output: branch, input: x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures,
+                           outFeatures: outFeatures, pool: pool)
+            dropout.apply(branch, count: rows * outFeatures, pool: pool)
+            Residual.add(output: output, residual, branch, count: rows * outFeatures, pool: pool)
+        } else {
+            Residual.copyAddingBias(output: output, input: residual, bias: bias, rows: rows, cols: outFeatures, pool: pool)
+            Linear.forward(output: output, input: x, weight: weight, bias: nil, rows: rows, inFeatures: inFeatures,
+                           outFeatures: outFeatures, accumulate: true, pool: pool)
+        }
+    }
+
+    // MARK: Backward
+
+    /// Given `dresidual` = ∂L/∂(block output) (whole, or this rank's rows), accumulates the local
+    /// parameter gradients into `g` and overwrites `dresidual` with ∂L/∂(block input). A set made
+    /// without probabilities (selective recompute) first reruns the attention core from `qkv`.
+    public func backward(dresidual: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, w: BlockTensors, g: BlockTensors,
+                         a: LayerActivations, temps t: LayerTemporaries, dropout: DropoutSites = .none,
+                         pool: WorkerPool) throws(CommError) {
+        let n = a.tokens, c = channels, lw = width
+        // Selective recompute: the same kernels on the same qkv give the same bits as the first time.
+        if !a.keepsProbabilities { attentionCore(a, temps: t, dropout: dropout.attention, pool: pool) }
+        // MLP: the row-parallel output's gradient is dresidual (ReduceFrom's backward is the
+        // identity; ReduceScatter's gathers the rows); the LayerNorm output's partial gradient is
+        // summed (CopyTo's backward) or reduce-scattered to the rows (Gather's).
+        let dout = try rowParallelBackward(dresidual, bias: g.fcProjB, dropout: dropout.mlpResidual, a: a, temps: t, pool: pool)
+        Linear.backward(dinput: t.dfch, dweight: g.fcProjW, dbias: nil, doutput: dout, input: a.fchGelu,
+                        weight: w.fcProjW, rows: n, inFeatures: 4 * lw, outFeatures: c, pool: pool)
+        GELU.backward(dinput: t.dfch, doutput: t.dfch, input: a.fch, count: n * 4 * lw, pool: pool)
+        Linear.backward(dinput: t.dln, dweight: g.fcW, dbias: g.fcB, doutput: t.dfch, input: a.ln2, weight: w.fcW,
+                        rows: n, inFeatures: c, outFeatures: 4 * lw, pool: pool)
+        try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln2w, dbias: g.ln2b, input: a.res1, weight: w.ln2w,
+                                              mean: a.ln2Mean, rstd: a.ln2Rstd, a: a, temps: t, pool: pool)
+        // Attention.
+        let dout2 = try rowParallelBackward(dresidual, bias: g.attnProjB, dropout: dropout.attnResidual, a: a, temps: t, pool: pool)
+        Linear.backward(dinput: t.datty, dweight: g.attnProjW, dbias: nil, doutput: dout2, input: a.atty,
+                        weight: w.attnProjW, rows: n, inFeatures: lw, outFeatures: c, pool: pool)
+        Attention.backward(dqkv: t.dqkv, doutput: t.datty, qkv: a.qkv, probs: a.probs, batch: a.batch, seqLen: a.seqLen,
+                           heads: localHeads, headDim: headDim, dropout: dropout.attention, maskHeads: (group.rank * localHeads, heads),
+                           scratch: t.attnScratch, pool: pool)
+        Linear.backward(dinput: t.dln, dweight: g.qkvw, dbias: g.qkvb, doutput: t.dqkv, input: a.ln1, weight: w.qkvw,
+                        rows: n, inFeatures: c, outFeatures: 3 * lw, pool: pool)
+        try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln1w, dbias: g.ln1b, input: input, weight: w.ln1w,
+                                              mean: a.ln1Mean, rstd: a.ln1Rstd, a: a, temps: t, pool: pool)
+    }
+
+    /// The bias gradient from this rank's rows of the branch gradient (`dresidual` through the
+    /// dropout mask, which leaves the residual path's `dresidual` untouched), and the `[n, C]`
+    /// gradient of the row-parallel output: the branch gradient itself, or its rows all-gathered
+    /// into `temps.full`.
+    func rowParallelBackward(_ dresidual: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, dropout: Dropout,
+                             a: LayerActivations, temps: LayerTemporaries, pool: WorkerPool) throws(CommError) -> UnsafePointer<Float> {
+        let n = a.tokens, c = channels, rows = a.sequenceParallel ? n / tp : n
+        var branch = dresidual
+        if dropout.isActive {
+            branch = a.sequenceParallel ? temps.dlnRows : temps.full
+            branch.update(from: dresidual, count: rows * c)
+            dropout.apply(branch, count: rows * c, offset: firstRow(a) * c, pool: pool)
+        }
+        Residual.accumulateColumnSums(bias, branch, rows: rows, cols: c, pool: pool)
+        guard a.sequenceParallel else {
+            ReduceFromTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: branch, count: n * c), group: group)
+            return UnsafePointer(branch)
+        }
+        try ReduceScatterToSequenceParallelRegion.backward(UnsafeBufferPointer(start: branch, count: rows * c),
+                                                           into: UnsafeMutableBufferPointer(start: temps.full, count: n * c),
+                                                           group: group)
+        return UnsafePointer(temps.full)
+    }
+
+    /// From the partial `[n, C]` gradient of a LayerNorm output in `temps.dln` back into
+    /// `dresidual`: summed over the group (CopyTo's backward), or reduce-scattered to this rank's
+    /// rows (Gather's), then the LayerNorm backward on those rows.
+    func layerNormBackwardFromTensorRegion(dresidual: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
+                                           dbias: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                                           weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                           a: LayerActivations, temps t: LayerTemporaries, pool: WorkerPool) throws(CommError) {
+        let n = a.tokens, c = channels
+        var rows = n, dln = UnsafePointer(t.dln)
+        if a.sequenceParallel {
+            rows = n / tp
+            try GatherFromSequenceParallelRegion.backward(UnsafeBufferPointer(start: t.dln, count: n * c),
+                                                          into: UnsafeMutableBufferPointer(start: t.dlnRows, count: rows * c),
+                                                          group: group)
+            dln = UnsafePointer(t.dlnRows)
+        } else {
+            try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: t.dln, count: n * c), group: group)
+        }
+        LayerNorm.backward(dinput: dresidual, dweight: dweight, dbias: dbias, doutput: dln, input: input, weight: weight,
+                           mean: mean, rstd: rstd, rows: rows, channels: c, scratch: t.lnScratch, pool: pool)
+    }
+}
