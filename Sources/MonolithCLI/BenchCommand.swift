@@ -57,6 +57,7 @@ struct BenchTrain: ParsableCommand {
         section.recomputeEvery = recomputeEvery
         section.sequenceParallel = sequenceParallel
         try section.validate()
+        try TrainBenchmark.validate(config: config, batch: batch, seqLen: seq, steps: steps, microBatches: microBatches)
         let runtime: ParallelRuntime, prefix: String
         if MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(section) {
             let world = MPICommunicator.world()

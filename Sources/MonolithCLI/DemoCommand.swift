@@ -43,7 +43,7 @@ struct DemoCommand: ParsableCommand {
         let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(beta2: 0.99, weightDecay: 0.1),
                                   schedule: LRSchedule(lr: lr, minLR: lr / 10, warmupSteps: max(1, steps / 20), decaySteps: steps),
                                   gradClip: 1.0, parallel: try ParallelRuntime.single(model: config, microBatch: batch))
-        trainer.shard.initializeWeights(seed: seed)
+        trainer.initializeWeights(seed: seed)
         print("demo: \(tokens.count) characters, vocabulary \(chars.count), model \(ParameterLayout(config: config).count) parameters, \(trainer.pool.threadCount) threads")
         var rng = SplitMix64(seed: seed)
         func batchFrom(_ range: Range<Int>) -> TokenBatch {

@@ -71,18 +71,12 @@ public enum TrainBenchmark {
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
                            peakGflops: Double? = nil, parallel: ParallelRuntime? = nil, microBatches: Int = 1,
                            progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
-        guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
-        guard seqLen > 0, seqLen <= config.contextLength else {
-            throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
-        }
-        guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
-        guard microBatches > 0 else { throw ConfigError(field: "micro-batches", "must be positive, got \(microBatches)") }
-        try checkMemory(config: config, batch: batch, seqLen: seqLen)
+        try validate(config: config, batch: batch, seqLen: seqLen, steps: steps, microBatches: microBatches)
         let parallel = try parallel ?? ParallelRuntime.single(model: config, microBatch: batch, seqLen: seqLen)
         let trainer = try Trainer(config: config, microBatch: (batch, seqLen), optimizer: AdamWConfig(),
                                   schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
                                   gradClip: 1.0, parallel: parallel)
-        trainer.shard.initializeWeights(seed: 1337)
+        trainer.initializeWeights(seed: 1337)
         let mp = parallel.modelParallel, dp = parallel.dataParallel.size
         let tp = mp.layout.tensorParallel, pp = mp.layout.stages
         let ranks = dp * tp * pp
@@ -119,9 +113,20 @@ public enum TrainBenchmark {
         result.theoreticalBubble = Double(pp - 1) / Double(mp.layout.virtualStages * microBatches)
         result.recompute = mp.recompute.description
         result.activationBytes = trainer.peakActivationBytes
-        result.stateBytes = trainer.shard.stateBytes + (trainer.optimizer.m.count + trainer.optimizer.v.count) * 4
+        result.stateBytes = trainer.stateBytes
         result.microBatches = microBatches
         return result
+    }
+
+    /// Checks the benchmark's shape (before any process grid is built for it), naming the option.
+    public static func validate(config: GPTConfig, batch: Int, seqLen: Int, steps: Int, microBatches: Int) throws {
+        guard batch > 0 else { throw ConfigError(field: "batch", "must be positive, got \(batch)") }
+        guard seqLen > 0, seqLen <= config.contextLength else {
+            throw ConfigError(field: "seq", "\(seqLen) must be in 1...\(config.contextLength) (the context length)")
+        }
+        guard steps > 0 else { throw ConfigError(field: "steps", "must be positive, got \(steps)") }
+        guard microBatches > 0 else { throw ConfigError(field: "micro-batches", "must be positive, got \(microBatches)") }
+        try checkMemory(config: config, batch: batch, seqLen: seqLen)
     }
 
     /// Bytes a training run of this shape holds: parameters, gradients, two moments, activations.

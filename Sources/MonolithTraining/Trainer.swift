@@ -93,6 +93,22 @@ public final class Trainer {
         gradientShard = dp.zeroStage == 2 ? FloatBuffer(count: dp.shards.shardSize) : nil
     }
 
+    /// GPT-2 initialization of this rank's share, value for value the whole model's.
+    public func initializeWeights(seed: UInt64) { shard.initializeWeights(seed: seed) }
+
+    /// Takes this rank's share of `model`'s weights (a whole model, e.g. loaded from Hugging Face).
+    public func load(weights model: GPT) throws {
+        guard model.config.nEmbd == config.nEmbd && model.config.nLayer == config.nLayer && model.config.nHead == config.nHead
+                && model.config.vocabSize == config.vocabSize && model.config.contextLength == config.contextLength else {
+            throw TrainingError("the weights are for another model shape than the trainer's")
+        }
+        shard.load(fullParameters: model.parameters.base)
+    }
+
+    /// Bytes this rank holds outside the activation sets: the shard's parameters, gradients and
+    /// backward temporaries, and the optimizer's moments.
+    public var stateBytes: Int { shard.stateBytes + (optimizer.m.count + optimizer.v.count) * 4 }
+
     /// The data-parallel group and ZeRO stage.
     public var dataParallel: DataParallelContext { parallel.dataParallel }
     /// The tensor/pipeline groups, the shard's layout and the recompute policy.

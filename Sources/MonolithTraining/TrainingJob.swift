@@ -82,13 +82,13 @@ public final class TrainingJob {
         // Each rank holds only its shard: it initializes its own slices (the values are functions of
         // seed, tensor and element), or takes them from `init_from`, read once and dropped.
         if config.model.initFrom.isEmpty {
-            trainer.shard.initializeWeights(seed: config.training.seed)
+            trainer.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
             var a = loaded.config, b = gptConfig
             a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
             guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
-            trainer.shard.load(fullParameters: loaded.parameters.base)
+            try trainer.load(weights: loaded)
         }
         if world != nil {
             let mem = runtime.dataParallel.memoryPerRank, full = ParameterLayout(config: gptConfig).count
@@ -210,9 +210,9 @@ public final class TrainingJob {
             let done = state.step - startStep
             let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(cfg.training.maxSteps - state.step)
             if done == 1 {
-                log(String(format: "activations: %.2f MB in flight at most on this rank (recompute %@), shard state %.2f MB",
+                log(String(format: "activations: %.2f MB in flight at most on this rank (recompute %@); parameters, gradients and optimizer state %.2f MB",
                            Double(trainer.peakActivationBytes) / 1e6, trainer.modelParallel.recompute.description,
-                           Double(trainer.shard.stateBytes) / 1e6))
+                           Double(trainer.stateBytes) / 1e6))
             }
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
             metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
