@@ -47,13 +47,13 @@ public struct ParallelRuntime: Sendable {
         let groups = try ParallelGroups(world: world, grid: grid)
         var modelParallel: ModelParallelContext? = nil
         var count = ParameterLayout(config: model).count
-        if tp > 1 || pp > 1 || section.recompute != "none" {
+        if tp > 1 || pp > 1 || section.recomputes {
             let c = groups.coordinates
             let layout = ShardLayout(config: model, tensorParallel: tp, tensorRank: c.tp, stages: pp, stage: c.pp,
                                      virtualStages: section.virtualStages)
             modelParallel = ModelParallelContext(layout: layout, tensor: groups.tensor, pipeline: groups.pipeline,
                                                  embedding: groups.embedding, replica: groups.modelParallel,
-                                                 recompute: ActivationRecompute(section.recompute, every: section.recomputeEvery)!,
+                                                 recompute: section.activationRecompute,
                                                  sequenceParallel: section.sequenceParallel)
             count = layout.count
         }
@@ -64,7 +64,7 @@ public struct ParallelRuntime: Sendable {
 
     /// Whether `section` asks for more than one process.
     public static func wantsParallel(_ section: ParallelSection) -> Bool {
-        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0 || section.recompute != "none"
+        section.tp > 1 || section.pp > 1 || section.dp > 1 || section.zero > 0 || section.recomputes
     }
 
     /// Agrees on a flag across the world (true when any rank raised it): a SIGINT delivered to one
