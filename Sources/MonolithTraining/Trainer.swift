@@ -66,7 +66,7 @@ public final class Trainer {
                 microBatch: (batch: Int, seqLen: Int)? = nil, initialWeights: UnsafePointer<Float>? = nil,
                 gradientBucketBytes: Int = 25 << 20) throws {
         try schedule.validate()
-        if !(gradClip >= 0) { throw ConfigError(field: "training.grad_clip", "must be ≥ 0, got \(gradClip)") }
+        if !(gradClip >= 0) { throw ConfigError(field: "optimizer.grad_clip", "must be ≥ 0, got \(gradClip)") }
         self.model = model
         let slot = dataParallel?.optimizerShard == nil ? 0 : dataParallel!.shards.shardSize
         if let mp = modelParallel {
