@@ -41,6 +41,12 @@ check "train rejects an unknown config key, naming it" 1 "unknown key 'lrate'" "
 printf '[optimizer]\nlr = "fast"\n' > "$tmp/bad.toml"
 check "train names the file and line of a wrong type" 1 "bad.toml:2" "$bin" train --config "$tmp/bad.toml"
 check "train --print-config shows the resolved config" 0 "n_embd = 128" "$bin" train --print-config
+check "--print-config spells numbers as given" 0 "^beta2 = 0\.95$" "$bin" train --preset gpt2-124m --print-config
+check "a closed-set field names its choices" 1 'parallel.recompute: expected one of none, selective, full; got "fast"' \
+    "${train[@]}" --parallel.recompute fast
+check "grad_clip errors name optimizer.grad_clip" 1 "optimizer.grad_clip: must be" "${train[@]}" --optimizer.grad_clip -1
+check "a tokenizer path in tokenizer.kind points to the choices" 1 'tokenizer.kind: expected one of char, gpt2, files' \
+    "${train[@]}" --tokenizer.kind "$tmp"
 check "sequence parallelism without tensor parallelism is refused" 1 "parallel.sequence_parallel.*tp > 1" \
     "${train[@]}" --parallel.sequence_parallel true --logging.out_dir "$tmp/sp"
 check "a missing corpus is named" 1 "/no/such/corpus.txt" "${train[@]}" --data.paths /no/such/corpus.txt --logging.out_dir "$tmp/missing"
@@ -74,11 +80,32 @@ else echo "FAIL: kill -9 during checkpoint writes"; failed=$((failed + 1)); fi
 "$bin" data preprocess --input "$tmp/corpus.txt" --tokenizer "$shared/data/gpt2-tokenizer" --output "$tmp/mg" \
     --append-eod --split-lines --quiet > /dev/null 2>&1
 mg=("$bin" train --data.format megatron --data.paths "$tmp/mg" --data.split 90,10,0 --tokenizer.kind gpt2
-    --tokenizer.directory "$shared/data/gpt2-tokenizer" --model.n_layer 2 --model.n_embd 32 --model.n_head 2
+    --tokenizer.path "$shared/data/gpt2-tokenizer" --model.n_layer 2 --model.n_embd 32 --model.n_head 2
     --model.context_length 32 --training.eval_batches 2 --training.final_eval_batches 2 --training.sample_tokens 0
     --logging.progress none --logging.out_dir "$tmp/mgrun")
 check "train reads Megatron .bin/.idx datasets" 0 "validation loss" "${mg[@]}" --training.max_steps 6
 check "and resumes on them" 0 "resumed from .*step-00000006" "${mg[@]}" --training.max_steps 8 --checkpoint.resume latest
+
+# GPT-2's BPE ranks are fetched once from PyPI (openai-whisper's source archive) into the cache,
+# checked against the pinned SHA-256; skipped when PyPI is out of reach.
+if timeout 15 python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/openai-whisper/', timeout=10)" 2>/dev/null; then
+    gpt2=(env XDG_CACHE_HOME="$tmp/cache" "${train[@]}" --tokenizer.kind gpt2 --model.n_layer 1 --model.n_embd 16 --model.n_head 2
+          --model.context_length 16 --training.max_steps 1 --training.eval_batches 1 --training.final_eval_batches 1
+          --training.micro_batch 2 --training.global_batch 2 --logging.out_dir "$tmp/gpt2run")
+    check "gpt2 with no tokenizer.path fetches the ranks into the cache" 0 "fetching GPT-2's BPE ranks \(PyPI openai-whisper==" "${gpt2[@]}"
+    check "the cached ranks are GPT-2's (pinned SHA-256)" 0 "^306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930 " \
+        sha256sum "$tmp/cache/monolith/gpt2.tiktoken"
+    out=$("${gpt2[@]}" --logging.out_dir "$tmp/gpt2run2" 2>&1)
+    if grep -q "^data: .*vocabulary 50257" <<<"$out" && ! grep -q "fetching" <<<"$out"; then
+        echo "ok: the next run uses the cached ranks without fetching"; passed=$((passed + 1))
+    else
+        echo "FAIL: the next run with the cached ranks"; tail -3 <<<"$out"; failed=$((failed + 1))
+    fi
+    check "generate reads the checkpoint's copy" 0 "." "$bin" generate --model "$tmp/gpt2run/checkpoints/step-00000001" \
+        --prompt "Hello" --max-new-tokens 2
+else
+    echo "skip: PyPI is out of reach; the GPT-2 ranks fetch is not checked"
+fi
 
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -53,7 +53,12 @@ struct BenchTrain: ParsableCommand {
         if let layers { config.nLayer = layers }
         if let vocab { config.vocabSize = vocab }
         do { try config.validate() } catch { throw ValidationError("--layers/--vocab: \(error)") }
-        var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: recompute)
+        let mode: RecomputeMode
+        switch RecomputeMode.parse(recompute) {
+        case .success(let m): mode = m
+        case .failure(let e): throw ValidationError("--recompute: \(e.message)")
+        }
+        var section = ParallelSection(tp: tp, pp: pp, dp: dp, zero: zero, virtualStages: virtualStages, recompute: mode)
         section.recomputeEvery = recomputeEvery
         section.sequenceParallel = sequenceParallel
         try section.validate()

@@ -38,7 +38,7 @@ struct DataPreprocess: ParsableCommand {
             """)
 
     @OptionGroup var input: DocumentInputOptions
-    @Option(help: "Tokenizer directory (tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, *.tiktoken, char_tokenizer.json).")
+    @Option(help: "Tokenizer directory (tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, *.tiktoken, char_tokenizer.json) or one such file.")
     var tokenizer: String
     @Option(help: "Output prefix: writes PREFIX.bin and PREFIX.idx.") var output: String
     @Flag(help: "Append the end-of-text token to every document (needed for GPT training).") var appendEod = false
@@ -62,9 +62,9 @@ struct DataPreprocess: ParsableCommand {
     }
 }
 
-/// Loads the tokenizer in `directory`, turning its errors into a usage error.
-func loadDataTokenizer(_ directory: String) throws -> any TextTokenizer {
-    do { return try Tokenizer.load(directory: directory) } catch let e as TokenizerError {
+/// Loads the tokenizer at `path` (a directory or one file), turning its errors into a usage error.
+func loadDataTokenizer(_ path: String) throws -> any TextTokenizer {
+    do { return try Tokenizer.load(path: path) } catch let e as TokenizerError {
         throw ValidationError(e.description)
     }
 }

@@ -78,7 +78,7 @@ struct DemoCommand: ParsableCommand {
         var out = String(chars[Int(context[0])])
         for _ in 0..<sampleLength {
             let window = Array(context.suffix(seq))
-            try window.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: window.count) }
+            _ = try window.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: window.count) }
             let logits = model.logits + (window.count - 1) * chars.count
             let next = Self.sample(logits: logits, count: chars.count, temperature: 0.8, rng: &rng)
             context.append(Int32(next))
@@ -101,7 +101,7 @@ struct DemoCommand: ParsableCommand {
             var context = "\n\(a)+\(b)=".unicodeScalars.map { index[$0]! }
             var answer = ""
             for _ in 0..<4 {
-                try context.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: context.count) }
+                _ = try context.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: context.count) }
                 let logits = model.logits + (context.count - 1) * chars.count
                 let next = (0..<chars.count).max { logits[$0] < logits[$1] }!
                 if chars[next] == "\n" { break }

@@ -8,7 +8,7 @@ import MonolithTraining
 /// Loads a model directory and the tokenizer beside it (or in `--tokenizer`), checking they agree.
 func loadModelAndTokenizer(model dir: String, tokenizer tokDir: String?) throws -> (GPT, any TextTokenizer) {
     let model = try GPT.loadHuggingFace(directory: dir)
-    let tokenizer = try Tokenizer.load(directory: tokDir ?? dir)
+    let tokenizer = try Tokenizer.load(path: tokDir ?? dir)
     if tokenizer.vocabularySize > model.config.vocabSize {
         throw ValidationError("\(tokDir ?? dir): the tokenizer has \(tokenizer.vocabularySize) tokens but \(dir)/config.json has vocab_size \(model.config.vocabSize)")
     }

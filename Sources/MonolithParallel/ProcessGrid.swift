@@ -156,12 +156,6 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
-    /// Layers held by model chunk `chunk` of stage `stage` with interleaving: chunk `c` of stage `s`
-    /// is virtual stage `c · pp + s` (Megatron's assignment), each of `n_layer / (pp · v)` layers.
-    public func layers(stage: Int, chunk: Int, virtualStages: Int, layerCount: Int) -> Range<Int> {
-        ShardLayout.layers(stage: stage, chunk: chunk, stages: pipelineParallel, virtualStages: virtualStages, layerCount: layerCount)
-    }
-
     /// Fails unless the grid has exactly `worldSize` ranks.
     public func validate(worldSize actual: Int) throws(LayoutError) {
         if actual != worldSize {
@@ -214,15 +208,10 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
             throw LayoutError(constraint: "micro-batches % pp == 0 (interleaved 1F1B)",
                               detail: "\(microBatches) micro-batches per replica is not a multiple of pp = \(pp)")
         }
-        let padded = Self.paddedVocabulary(model.vocabSize, tensorParallel: tp, multiple: vocabularyMultiple)
+        let padded = VocabShard.paddedVocabulary(model.vocabSize, tensorParallel: tp, multiple: vocabularyMultiple)
         return ShardShape(headsPerRank: model.nHead / tp, widthPerRank: model.nEmbd / tp, mlpWidthPerRank: 4 * model.nEmbd / tp,
                           paddedVocabulary: padded, vocabularyPerRank: padded / tp,
                           layersPerChunk: model.nLayer / (pp * virtualStages), microBatches: microBatches)
-    }
-
-    /// `vocab` rounded up to a multiple of `multiple · tp` (50257 → 50304 for tp 1, 50432 for tp 8).
-    public static func paddedVocabulary(_ vocab: Int, tensorParallel: Int, multiple: Int = 128) -> Int {
-        VocabShard.paddedVocabulary(vocab, tensorParallel: tensorParallel, multiple: multiple)
     }
 }
 

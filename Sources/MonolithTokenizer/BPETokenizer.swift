@@ -4,7 +4,7 @@ import MonolithKernels
 /// (with `allowed_special="all"`) when loaded from GPT-2's files in any of their formats.
 ///
 /// ```swift
-/// let tokenizer = try BPETokenizer.load(directory: "shared/data/gpt2-tokenizer")
+/// let tokenizer = try BPETokenizer.loadTiktoken(NSHomeDirectory() + "/.cache/monolith/gpt2.tiktoken")
 /// tokenizer.encode("Hello world!")      // [15496, 995, 0]
 /// tokenizer.decode([15496, 995, 0])     // "Hello world!"
 /// ```

@@ -24,6 +24,23 @@ public enum Tokenizer {
         return try BPETokenizer.load(directory: directory)
     }
 
+    /// Loads the tokenizer at `path`: a directory (as ``load(directory:)``), or one file: a
+    /// tiktoken rank file (`*.tiktoken`, with `<|endoftext|>` after the last rank),
+    /// `char_tokenizer.json`, or a Hugging Face `tokenizer.json` (any other `*.json`).
+    /// - Throws: `TokenizerError` naming the path when it is missing or not a tokenizer file.
+    public static func load(path: String) throws -> any TextTokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TokenizerError(file: path, "no such file or directory")
+        }
+        if isDirectory.boolValue { return try load(directory: path) }
+        let name = (path as NSString).lastPathComponent
+        if name.hasSuffix(".tiktoken") { return try BPETokenizer.loadTiktoken(path) }
+        if name == CharTokenizer.fileName { return try CharTokenizer.load(path) }
+        if name.hasSuffix(".json") { return try BPETokenizer.loadTokenizerJSON(path) }
+        throw TokenizerError(file: path, "not a tokenizer file (expected a directory, *.tiktoken, tokenizer.json or \(CharTokenizer.fileName))")
+    }
+
     enum BPEFiles {
         case tokenizerJSON(String)
         case vocabAndMerges(String, String)

@@ -44,14 +44,6 @@ public final class AdamW {
     private let runs: [(range: Range<Int>, decay: Bool)]
     private let pool: WorkerPool
 
-    /// Creates zeroed moments for parameters laid out by `layout`, or for the slice `shard` of them.
-    /// `slotSize` (ZeRO's equal slot, padding included) sizes the moment buffers so that every rank
-    /// contributes the same length when they are all-gathered for a checkpoint.
-    public convenience init(config: AdamWConfig, layout: ParameterLayout, shard: Range<Int>? = nil, slotSize: Int = 0,
-                            pool: WorkerPool = .shared) throws {
-        try self.init(config: config, count: layout.count, decayRuns: layout.decayRuns, shard: shard, slotSize: slotSize, pool: pool)
-    }
-
     /// Creates zeroed moments for a flat buffer of `count` parameters whose weight-decay runs are
     /// `decayRuns` (a model-parallel shard's own layout), or for the slice `shard` of it.
     public init(config: AdamWConfig, count: Int, decayRuns: [(range: Range<Int>, decay: Bool)], shard: Range<Int>? = nil,

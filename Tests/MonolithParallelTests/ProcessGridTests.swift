@@ -78,12 +78,12 @@ struct ProcessGridTests {
         let shape = try grid.validate(model: GPTConfig(), microBatch: 2, globalBatch: 32, virtualStages: 2)
         #expect(shape == ShardShape(headsPerRank: 6, widthPerRank: 384, mlpWidthPerRank: 1536, paddedVocabulary: 50432,
                                     vocabularyPerRank: 25216, layersPerChunk: 3, microBatches: 8))
-        #expect(ProcessGrid.paddedVocabulary(50257, tensorParallel: 1) == 50304)
-        #expect(ProcessGrid.paddedVocabulary(50257, tensorParallel: 8) == 51200)
-        #expect(ProcessGrid.paddedVocabulary(50304, tensorParallel: 1) == 50304)
+        #expect(VocabShard.paddedVocabulary(50257, tensorParallel: 1) == 50304)
+        #expect(VocabShard.paddedVocabulary(50257, tensorParallel: 8) == 51200)
+        #expect(VocabShard.paddedVocabulary(50304, tensorParallel: 1) == 50304)
         // Chunk c of stage s is virtual stage c·pp + s.
-        #expect(grid.layers(stage: 1, chunk: 1, virtualStages: 2, layerCount: 12) == 9..<12)
-        #expect(grid.layers(stage: 0, chunk: 1, virtualStages: 2, layerCount: 12) == 6..<9)
+        #expect(ShardLayout.layers(stage: 1, chunk: 1, stages: grid.pipelineParallel, virtualStages: 2, layerCount: 12) == 9..<12)
+        #expect(ShardLayout.layers(stage: 0, chunk: 1, stages: grid.pipelineParallel, virtualStages: 2, layerCount: 12) == 6..<9)
     }
 
     @Test("ParallelGroups made by splitting a world match the grid's lists",

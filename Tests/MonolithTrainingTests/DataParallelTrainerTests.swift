@@ -50,12 +50,17 @@ struct DataParallelTrainerTests {
         for result in results.dropFirst() { #expect(result.weights == results[0].weights) }
     }
 
-    @Test("ZeRO memory per rank shrinks with the stage")
-    func memory() {
-        let n = 1_000_000
-        let z0 = ZeroShards.memoryPerRank(parameters: n, dataParallel: 4, stage: 0)
-        let z2 = ZeroShards.memoryPerRank(parameters: n, dataParallel: 4, stage: 2)
-        #expect(z0.optimizer == 8 * n && z2.optimizer == 2 * n && z2.gradients == n)
+    /// Expected bytes from the ZeRO paper (Rajbhandari et al. 2020, §5.1 and Figure 1), for fp32
+    /// training where each of Ψ parameters has a 4-byte weight, a 4-byte gradient and K = 8 bytes of
+    /// Adam moments: P_os keeps (4 + 4)Ψ + 8Ψ/N_d per rank, P_os+g keeps 4Ψ + (4 + 8)Ψ/N_d; the
+    /// weights are never partitioned below stage 3.
+    @Test("ZeRO memory per rank follows the paper's formulas", arguments: [(1, 0), (1, 2), (4, 0), (4, 1), (4, 2), (8, 2)])
+    func memory(dp: Int, stage: Int) {
+        let psi = 1 << 20  // divides into equal, aligned slots for every dp here, so no padding
+        let m = ZeroShards.memoryPerRank(parameters: psi, dataParallel: dp, stage: stage)
+        let optimizer = stage >= 1 ? 8 * psi / dp : 8 * psi
+        let gradients = stage >= 2 ? 4 * psi / dp : 4 * psi
+        #expect(m.parameters == 4 * psi && m.gradients == gradients && m.optimizer == optimizer, "dp \(dp) stage \(stage): \(m)")
     }
 }
 

@@ -50,7 +50,7 @@ struct ModelParallelTrainerTests {
         let results = try InProcessWorld(size: l.tp * l.pp * l.dp).run { world -> ([Float], [Float]?) in
             var cfg = Self.config
             cfg.dropout = l.dropout
-            let section = ParallelSection(tp: l.tp, pp: l.pp, dp: l.dp, zero: l.zero, virtualStages: l.v, recompute: l.recompute,
+            let section = ParallelSection(tp: l.tp, pp: l.pp, dp: l.dp, zero: l.zero, virtualStages: l.v, recompute: RecomputeMode(rawValue: l.recompute)!,
                                           sequenceParallel: l.sp)
             let runtime = try ParallelRuntime.make(world: world, section: section, model: cfg, microBatch: Self.batch,
                                                    globalBatch: Self.batch * Self.microBatches)

@@ -1,5 +1,6 @@
 import Foundation
 import MonolithModel
+import MonolithTokenizer
 @testable import MonolithTraining
 import Testing
 
@@ -55,15 +56,59 @@ struct TrainingJobTests {
     func outputs() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try TrainingJob(config: Self.config(outDir: dir, steps: 7)) { _ in }.run()
+        let job = try TrainingJob(config: Self.config(outDir: dir, steps: 7)) { _ in }
+        let s = try job.run()
         #expect(CheckpointStore(root: dir + "/checkpoints").steps() == [6, 7])
-        let model = try GPT.loadHuggingFace(directory: try #require(s.checkpoint))
-        #expect(model.config.nLayer == 2)
-        #expect(FileManager.default.fileExists(atPath: s.checkpoint! + "/char_tokenizer.json"))
-        #expect(try String(contentsOfFile: try #require(s.plot), encoding: .utf8).contains("<svg"))
-        let events = try FileManager.default.contentsOfDirectory(atPath: dir + "/tensorboard")
-        #expect(events.contains { $0.hasPrefix("events.out.tfevents.") })
+        let checkpoint = try #require(s.checkpoint)
+        // The checkpoint holds exactly the trained weights, its moments and state, and the run's tokenizer.
+        let saved = try GPT.loadHuggingFace(directory: checkpoint)
+        #expect(saved.parameters.toArray() == (try #require(try job.wholeModel())).parameters.toArray())
+        let optimizer = try SafeTensorsFile(path: checkpoint + "/optimizer.safetensors")
+        #expect(optimizer.metadata["step"] == "7")
+        for spec in saved.layout.tensors {
+            let m = try optimizer.floats("exp_avg." + spec.name), v = try optimizer.floats("exp_avg_sq." + spec.name)
+            #expect(m.count == spec.count && v.count == spec.count && v.allSatisfy { $0 >= 0 }, "\(spec.name) moments")
+        }
+        #expect(saved.layout.tensors.contains { (try? optimizer.floats("exp_avg_sq." + $0.name).contains { $0 > 0 }) == true })
+        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: checkpoint + "/trainer_state.json")))
+        #expect(state.step == 7 && state.optimizerSteps == 7)
+        let tokenizer = try CharTokenizer.load(checkpoint + "/char_tokenizer.json")
+        #expect(tokenizer.vocabularySize == saved.config.vocabSize)
+        #expect(tokenizer.decode(tokenizer.encode("First Citizen:")) == "First Citizen:")
+        // The plot draws every training step and marks every validation.
+        let series = MetricsLog.lossSeries(path: dir + "/metrics.jsonl")
+        #expect(series.train.map(\.0) == Array(1...7) && !series.validation.isEmpty)
+        let svg = try String(contentsOfFile: try #require(s.plot), encoding: .utf8)
+        let trainPath = try #require(svg.components(separatedBy: "<path d=\"").dropFirst().first?.components(separatedBy: "\"").first)
+        #expect(trainPath.split(separator: " ").count == series.train.count, "train curve points: \(trainPath)")
+        #expect(svg.components(separatedBy: "<circle").count - 1 == series.validation.count)
+        // TensorBoard: the event file's train/loss scalars are the metrics' losses, step by step.
+        let events = try FileManager.default.contentsOfDirectory(atPath: dir + "/tensorboard").filter { $0.hasPrefix("events.out.tfevents.") }
+        #expect(events.count == 1)
+        let scalars = try Self.tensorBoardScalars(dir + "/tensorboard/" + events[0], tag: "train/loss")
+        #expect(scalars.map(\.step) == Array(1...7))
+        for (got, want) in zip(scalars, series.train) { #expect(Double(got.value) == Double(Float(want.1)), "step \(got.step)") }
         #expect(s.validationLoss != nil)
+    }
+
+    /// The `(step, value)` scalars tagged `tag` in a TFRecord event file, checking every record's
+    /// length and payload CRCs as TensorBoard's reader does.
+    static func tensorBoardScalars(_ path: String, tag: String) throws -> [(step: Int, value: Float)] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var out: [(step: Int, value: Float)] = [], at = 0
+        func le<T: FixedWidthInteger>(_ type: T.Type, _ offset: Int) -> T {
+            data[offset..<(offset + MemoryLayout<T>.size)].reversed().reduce(T(0)) { $0 << 8 | T($1) }
+        }
+        while at < data.count {
+            let length = Int(le(UInt64.self, at))
+            #expect(le(UInt32.self, at + 8) == TFRecord.maskedCRC32C(Data(data[at..<(at + 8)])))
+            let payload = data[(at + 12)..<(at + 12 + length)]
+            #expect(le(UInt32.self, at + 12 + length) == TFRecord.maskedCRC32C(Data(payload)))
+            let event = try Tensorboard_Event(serializedBytes: Data(payload))
+            for v in event.summary.value where v.tag == tag { out.append((Int(event.step), v.simpleValue)) }
+            at += 16 + length
+        }
+        return out
     }
 
     @Test("a failing disk during a checkpoint write keeps the previous checkpoint loadable")

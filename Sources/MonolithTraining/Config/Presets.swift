@@ -20,8 +20,8 @@ public enum Presets {
     public static var shakespeareChar: JobConfig {
         var j = JobConfig()
         j.model = ModelSection(nLayer: 4, nHead: 4, nEmbd: 128, contextLength: 64, vocabSize: 0, dropout: 0)
-        j.tokenizer.kind = "char"
-        j.data.format = "text"
+        j.tokenizer.kind = .char
+        j.data.format = .text
         j.data.trainFraction = 0.9
         j.optimizer = OptimizerSection(lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0)
         j.schedule = ScheduleSection(warmupSteps: 100, decaySteps: 2000, minLR: 1e-4)
@@ -39,11 +39,12 @@ public enum Presets {
     }
 
     /// GPT-2 124M on GPT-2 BPE tokens, nanoGPT's `train_gpt2.py` recipe scaled to a CPU: lr 6e-4
-    /// with 2000 warm-up steps, cosine to 6e-5, β₂ 0.95, weight decay 0.1, clipping 1.0.
+    /// with 2000 warm-up steps, cosine to 6e-5, β₂ 0.95, weight decay 0.1, clipping 1.0. The
+    /// tokenizer's BPE ranks are fetched once into the user cache (see ``TokenizerKind/gpt2``).
     public static var gpt2Small: JobConfig {
         var j = JobConfig()
         j.model = ModelSection(nLayer: 12, nHead: 12, nEmbd: 768, contextLength: 1024, vocabSize: 50257, dropout: 0)
-        j.tokenizer.kind = "gpt2"
+        j.tokenizer.kind = .gpt2
         j.optimizer = OptimizerSection(lr: 6e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0)
         j.schedule = ScheduleSection(warmupSteps: 2000, decaySteps: 600_000, minLR: 6e-5)
         j.training.maxSteps = 600_000
@@ -67,8 +68,8 @@ public enum Presets {
         let seq = 2048, tokensPerStep = 1920 * 2048
         j.model = ModelSection(nLayer: 105, nHead: 128, nEmbd: 20480, contextLength: seq, vocabSize: 50257,
                                dropout: 0, initStd: Float((1.0 / (3.0 * 20480.0)).squareRoot()))
-        j.tokenizer.kind = "gpt2"
-        j.data.format = "megatron"
+        j.tokenizer.kind = .gpt2
+        j.data.format = .megatron
         j.optimizer = OptimizerSection(lr: 5e-5, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0)
         // Token budgets converted to steps at the full batch of 1920 × 2048 tokens.
         j.schedule = ScheduleSection(warmupSteps: 1_000_000_000 / tokensPerStep, decaySteps: 340_000_000_000 / tokensPerStep,
@@ -76,7 +77,7 @@ public enum Presets {
         j.training.maxSteps = 340_000_000_000 / tokensPerStep
         j.training.microBatch = 1
         j.training.globalBatch = 1920
-        j.parallel = ParallelSection(tp: 8, pp: 35, dp: 0, zero: 1, virtualStages: 1, recompute: "full", sequenceParallel: false)
+        j.parallel = ParallelSection(tp: 8, pp: 35, dp: 0, zero: 1, virtualStages: 1, recompute: .full, sequenceParallel: false)
         j.logging.outDir = "runs/mt-nlg-530b"
         return j
     }

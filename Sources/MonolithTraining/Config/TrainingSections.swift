@@ -1,4 +1,5 @@
 import MonolithModel
+import MonolithParallel
 
 /// `[optimizer]`: AdamW.
 public struct OptimizerSection: Codable, Sendable, Equatable {
@@ -157,16 +158,13 @@ public struct LoggingSection: Codable, Sendable, Equatable {
     /// Draw the loss curve (SVG) at the end.
     public var plot = true
     /// Progress display: `auto` (a bar on a terminal, lines otherwise), `bar`, `lines`, or `none`.
-    public var progress = "auto"
+    public var progress = ProgressMode.auto
 
     enum CodingKeys: String, CodingKey, CaseIterable { case outDir = "out_dir", interval, tensorboard, plot, progress }
 
     func validate() throws {
         if outDir.isEmpty { throw ConfigError(field: "logging.out_dir", "must not be empty") }
         if interval <= 0 { throw ConfigError(field: "logging.interval", "must be positive, got \(interval)") }
-        guard ["auto", "bar", "lines", "none"].contains(progress) else {
-            throw ConfigError(field: "logging.progress", "must be auto, bar, lines or none, got \"\(progress)\"")
-        }
     }
 }
 
@@ -183,7 +181,7 @@ public struct ParallelSection: Codable, Sendable, Equatable {
     /// Virtual pipeline stages per rank (interleaved 1F1B when > 1).
     public var virtualStages = 1
     /// Activation recomputation: `none`, `selective` (attention core) or `full` (whole blocks).
-    public var recompute = "none"
+    public var recompute = RecomputeMode.none
     /// With `recompute = "full"`: recompute the blocks whose index is a multiple of this (1: all).
     public var recomputeEvery = 1
     /// Use sequence parallelism in the LayerNorm/dropout regions (needs tp > 1).
@@ -195,11 +193,23 @@ public struct ParallelSection: Codable, Sendable, Equatable {
     }
 
     /// A layout; the defaults are one process (dp 0 takes whatever the world size leaves).
-    public init(tp: Int = 1, pp: Int = 1, dp: Int = 0, zero: Int = 0, virtualStages: Int = 1, recompute: String = "none",
+    public init(tp: Int = 1, pp: Int = 1, dp: Int = 0, zero: Int = 0, virtualStages: Int = 1, recompute: RecomputeMode = .none,
                 sequenceParallel: Bool = false) {
         self.tp = tp; self.pp = pp; self.dp = dp; self.zero = zero; self.virtualStages = virtualStages; self.recompute = recompute
         self.sequenceParallel = sequenceParallel
     }
+
+    /// What the model-parallel shard recomputes (`recompute_every` applies to `full`).
+    public var activationRecompute: ActivationRecompute {
+        switch recompute {
+        case .none: .none
+        case .selective: .selective
+        case .full: .full(every: recomputeEvery)
+        }
+    }
+
+    /// Whether any activations are recomputed.
+    public var recomputes: Bool { recompute != .none }
 
     public func validate() throws {
         for (name, v) in [("tp", tp), ("pp", pp), ("virtual_stages", virtualStages), ("recompute_every", recomputeEvery)] where v < 1 {
@@ -207,9 +217,6 @@ public struct ParallelSection: Codable, Sendable, Equatable {
         }
         if dp < 0 { throw ConfigError(field: "parallel.dp", "must be ≥ 0, got \(dp)") }
         if !(0...2).contains(zero) { throw ConfigError(field: "parallel.zero", "must be 0, 1 or 2, got \(zero)") }
-        guard ["none", "selective", "full"].contains(recompute) else {
-            throw ConfigError(field: "parallel.recompute", "must be none, selective or full, got \"\(recompute)\"")
-        }
         if sequenceParallel && tp == 1 {
             throw ConfigError(field: "parallel.sequence_parallel", "needs parallel.tp > 1 (it splits the LayerNorm regions over the tensor group)")
         }

@@ -13,13 +13,13 @@ public final class ProgressReporter {
     let total: Int
     private var barShown = false
 
-    /// `requested` is `auto`, `bar`, `lines` or `none`; `auto` picks a bar when stderr is a terminal.
-    public init(requested: String, interval: Int, totalSteps: Int) {
+    /// `auto` picks a bar when stderr is a terminal, lines otherwise.
+    public init(requested: ProgressMode, interval: Int, totalSteps: Int) {
         switch requested {
-        case "bar": mode = .bar
-        case "lines": mode = .lines
-        case "none": mode = .none
-        default: mode = isatty(STDERR_FILENO) != 0 ? .bar : .lines
+        case .bar: mode = .bar
+        case .lines: mode = .lines
+        case .none: mode = .none
+        case .auto: mode = isatty(STDERR_FILENO) != 0 ? .bar : .lines
         }
         self.interval = interval
         total = totalSteps

@@ -78,8 +78,3 @@ public struct ParallelRuntime: Sendable {
         try groups.world.allReduce(Int32(flag ? 1 : 0), op: .max) == 1
     }
 }
-
-extension ParallelSection {
-    /// `recompute` and `recompute_every` as the shard's policy (validated at load).
-    var activationRecompute: ActivationRecompute { ActivationRecompute(recompute, every: recomputeEvery) ?? .none }
-}
