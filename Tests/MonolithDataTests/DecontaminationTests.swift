@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 import Testing
 @testable import MonolithData
 
@@ -20,7 +21,7 @@ struct DecontaminationTests {
         throws -> (DecontaminationResult, DocumentCorpus, TemporaryDirectory) {
         let dir = TemporaryDirectory()
         var lines = ""
-        for (i, t) in texts.enumerated() { lines += "{\"id\": \(i), \"text\": " + jsonString(t) + ", \"source\": \"x\"}\n" }
+        for (i, t) in texts.enumerated() { lines += "{\"id\": \(i), \"text\": " + JSONString.quoted(t) + ", \"source\": \"x\"}\n" }
         let corpus = try DocumentCorpus(paths: [dir.write("train.jsonl", lines)])
         let result = try Decontaminator.run(corpus, tasks: [ArraySlice(Self.task.utf8)], config: config)
         return (result, corpus, dir)

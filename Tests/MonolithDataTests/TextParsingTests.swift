@@ -1,3 +1,4 @@
+import MonolithKernels
 import Testing
 @testable import MonolithData
 
@@ -43,7 +44,7 @@ struct TextParsingTests {
     func quoting() {
         let text = "quote \" backslash \\ newline \n control \u{01} é"
         var out = Array("{\"text\": ".utf8)
-        Array(text.utf8).withUnsafeBufferPointer { JSONLine.appendQuoted($0, to: &out) }
+        Array(text.utf8).withUnsafeBufferPointer { JSONString.appendQuoted($0, to: &out) }
         out += Array("}".utf8)
         guard case let .string(bytes, _) = Self.extract(String(decoding: out, as: UTF8.self)) else { Issue.record("unparsable"); return }
         #expect(String(decoding: bytes, as: UTF8.self) == text)
