@@ -27,7 +27,7 @@ public struct TrainedBPE: Sendable {
         let idOf = Dictionary(spellings.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
         for (rank, (a, b)) in merges.enumerated() {
             guard let ab = idOf[spellings[Int(a)] + spellings[Int(b)]] else { continue }
-            pairs.set(a, b, PairTable.Merge(rank: UInt32(rank), token: ab))
+            pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
         }
         let model = try BPEModel(tokens: tokenBytes, pairs: pairs, specialTokens: specialIDs,
                                  wholeWordShortcut: false, file: "<trained>")

@@ -93,7 +93,7 @@ enum VocabularyFiles {
             guard let ab = idOf[m.left + m.right] else {
                 throw fail("the merged token \(JSONString.quoted(m.left + m.right)) is not in the vocabulary")
             }
-            pairs.set(a, b, PairTable.Merge(rank: UInt32(rank), token: ab))
+            pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
         }
         return try BPEModel(tokens: tokens, pairs: pairs, specialTokens: addedTokens,
                             wholeWordShortcut: wholeWordShortcut, file: vocabularyFile)
