@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -9,7 +10,7 @@ import Testing
 struct DecontaminationTests {
     /// `count` words of filler text, distinct from the task text.
     static func filler(_ count: Int, seed: UInt64) -> String {
-        var rng = TestRNG(seed)
+        var rng = SeededGenerator(seed: seed)
         let vocabulary = ["river", "stone", "garden", "window", "morning", "letter", "bridge", "candle", "harbor", "meadow",
                           "lantern", "orchard", "pebble", "thunder", "valley", "whisper"]
         return (0..<count).map { _ in vocabulary[rng.int(0..<vocabulary.count)] }.joined(separator: " ")

@@ -1,4 +1,5 @@
 import Foundation
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -56,7 +57,7 @@ struct IndexedDatasetTests {
     @Test("round trip", arguments: [TokenDType.uint16, .int32, .int64, .uint8, .int16])
     func roundTrip(dtype: TokenDType) throws {
         let dir = TemporaryDirectory()
-        var rng = TestRNG(UInt64(dtype.rawValue))
+        var rng = SeededGenerator(seed: UInt64(dtype.rawValue))
         let hi = Int(min(dtype.tokenRange.upperBound, 200_000))
         let docs: [[[Int32]]] = (0..<50).map { d in
             (0..<(d % 4 == 0 ? 3 : 1)).map { _ in (0..<rng.int(0..<40)).map { _ in Int32(rng.int(0..<hi + 1)) } }
@@ -105,7 +106,7 @@ struct IndexedDatasetTests {
     func exportForMegatronCheck() throws {
         guard let dir = ProcessInfo.processInfo.environment["MONOLITH_MEGATRON_EXPORT"] else { return }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var rng = TestRNG(7)
+        var rng = SeededGenerator(seed: 7)
         for (name, dtype, hi) in [("monolith_uint16", TokenDType.uint16, 65_535), ("monolith_int32", .int32, 300_000)] {
             let writer = try IndexedDatasetWriter(prefix: dir + "/" + name, dtype: dtype)
             var sequences: [[Int32]] = []

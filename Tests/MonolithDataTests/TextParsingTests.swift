@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -52,7 +53,7 @@ struct TextParsingTests {
 
     @Test("UTF-8 validation agrees with the standard library and finds the first bad byte")
     func utf8Validation() {
-        var rng = TestRNG(9)
+        var rng = SeededGenerator(seed: 9)
         let pieces: [[UInt8]] = [Array("plain ascii text ".utf8), Array("é".utf8), Array("😀".utf8), Array("€".utf8),
                                  [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xFF]]
         for _ in 0..<2000 {

@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Fused softmax cross-entropy: forward against Double, backward against finite differences.
