@@ -65,13 +65,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checked),
-        .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels"]),
-        .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels"]),
-        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel"]),
-        .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan"]),
-        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel"]),
-        .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer"]),
-        .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer"]),
-        .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel"]),
+        // Helpers shared by the test targets (relativeError, seeded test data, fixture paths).
+        .target(name: "MonolithTestSupport", dependencies: ["MonolithKernels"], path: "Tests/MonolithTestSupport"),
+        .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),
     ]
 )

@@ -1,3 +1,5 @@
+import MonolithKernels
+
 extension DocumentCorpus {
     /// What to write for one document.
     public enum Output {
@@ -32,7 +34,7 @@ extension DocumentCorpus {
                     if let value = doc.valueRange {
                         let start = doc.record.startIndex
                         line += doc.record[start..<(start + value.lowerBound)]
-                        piece.withUnsafeBufferPointer { JSONLine.appendQuoted($0, to: &line) }
+                        piece.withUnsafeBufferPointer { JSONString.appendQuoted($0, to: &line) }
                         line += doc.record[(start + value.upperBound)...]
                     } else {
                         line += piece

@@ -156,7 +156,7 @@ public enum Deduplicator {
                 for i in ids {
                     var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(band + 1)
                     let row = signatures + i * permutations + band * banding.rows
-                    for r in 0..<banding.rows { h = WordHashing.mix(h ^ UInt64(row[r])) }
+                    for r in 0..<banding.rows { h = SplitMix64.mix(h ^ UInt64(row[r])) }
                     keyed.append((h, Int32(i)))
                 }
                 keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }

@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 
 /// One split of one indexed dataset, sampled as megatron-core's `GPTDataset`: fixed-length
 /// samples of `sequenceLength + 1` tokens cut from the shuffled concatenation of the split's
@@ -121,7 +122,7 @@ public final class GPTDataset: SampleSource, @unchecked Sendable {
         // Everything that shapes the indices, plus the data's own counts so a rewritten corpus
         // under the same name misses the cache.
         return """
-        {"class": "GPTDataset", "format": 1, "dataset_path": \(jsonString(path)), \
+        {"class": "GPTDataset", "format": 1, "dataset_path": \(JSONString.quoted(path)), \
         "sequences": \(dataset.sequenceCount), "tokens": \(dataset.tokenCount), \
         "split": "\(split)", "documents": [\(documents.lowerBound), \(documents.upperBound)], \
         "num_samples": \(samples.map(String.init) ?? "null"), "sequence_length": \(config.sequenceLength), \
@@ -156,10 +157,3 @@ public final class GPTDataset: SampleSource, @unchecked Sendable {
     }
 }
 
-/// `text` as a JSON string literal.
-func jsonString(_ text: String) -> String {
-    var out: [UInt8] = []
-    var s = text
-    s.withUTF8 { JSONLine.appendQuoted($0, to: &out) }
-    return String(decoding: out, as: UTF8.self)
-}

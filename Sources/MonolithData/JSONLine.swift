@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// A strict, allocation-light parser for one JSONL line that pulls out a single string field.
 ///
 /// `JSONSerialization` builds a dictionary of every field for each line; the preprocessor only
@@ -36,24 +38,6 @@ public enum JSONLine {
         }
         if let found = parser.found { return found }
         return .missingKey
-    }
-
-    /// Appends `text` as a quoted JSON string (escaping quotes, backslashes and control characters).
-    public static func appendQuoted(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for b in text {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case 92: out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     private struct ParseError: Error { let message: String; let offset: Int }
@@ -164,74 +148,16 @@ public enum JSONLine {
 
         mutating func digits() { while let d = peek(), d >= 48, d <= 57 { i += 1 } }
 
-        /// Parses a string at `i`; returns its decoded bytes when `decode`, else `[]`.
+        /// Parses a string at `i` with the shared reader; returns its decoded bytes when `decode`,
+        /// else `[]`. A lone surrogate becomes U+FFFD, as in a lossy decode.
         mutating func string(decode: Bool) throws -> [UInt8] {
-            i += 1
             var out: [UInt8] = []
-            var runStart = i
-            while true {
-                guard i < bytes.count else { throw fail("unterminated string (truncated JSON?)") }
-                let c = bytes[i]
-                if c == UInt8(ascii: "\"") {
-                    if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                    i += 1
-                    return out
-                }
-                if c < 0x20 { throw fail("raw control character 0x\(String(c, radix: 16)) in a string") }
-                if c != 92 { i += 1; continue }
-                if decode { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                i += 1
-                guard i < bytes.count else { throw fail("unterminated escape") }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""), 92, UInt8(ascii: "/"): if decode { out.append(e) }
-                case UInt8(ascii: "b"): if decode { out.append(0x08) }
-                case UInt8(ascii: "f"): if decode { out.append(0x0C) }
-                case UInt8(ascii: "n"): if decode { out.append(0x0A) }
-                case UInt8(ascii: "r"): if decode { out.append(0x0D) }
-                case UInt8(ascii: "t"): if decode { out.append(0x09) }
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), i + 1 < bytes.count,
-                       bytes[i] == 92, bytes[i + 1] == UInt8(ascii: "u") {
-                        let save = i
-                        i += 2
-                        let low = try hex4()
-                        if (0xDC00..<0xE000).contains(low) {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            i = save
-                        }
-                    }
-                    // A lone surrogate cannot be UTF-8; it becomes U+FFFD as in a lossy decode.
-                    if decode { Self.appendUTF8(Unicode.Scalar(scalar) ?? "\u{FFFD}", to: &out) }
-                default: i -= 1; throw fail("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
-                }
-                runStart = i
+            do {
+                try JSONString.read(bytes, at: &i, into: &out, decode: decode, loneSurrogates: .replace)
+            } catch {
+                throw ParseError(message: error.message, offset: error.offset)
             }
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count else { throw fail("truncated \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = bytes[i]
-                let d: UInt32
-                switch c {
-                case 48...57: d = UInt32(c - 48)
-                case 97...102: d = UInt32(c - 87)
-                case 65...70: d = UInt32(c - 55)
-                default: throw fail("invalid hex digit in \\u escape")
-                }
-                v = v << 4 | d
-                i += 1
-            }
-            return v
-        }
-
-        static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
-            out.append(contentsOf: UTF8.encode(s)!)
+            return out
         }
 
         static func kind(of first: UInt8) -> String {

@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// MinHash signatures: `permutations` independent min-wise hashes of a set of shingle hashes.
 ///
 /// Permutation `i` is `h_i(x) = (a_i·x + b_i) >> 32` over 64-bit words (a_i odd), a
@@ -14,8 +16,8 @@ public struct MinHash: Sendable {
     public init(permutations: Int, seed: UInt64) {
         precondition(permutations > 0 && permutations % 8 == 0, "permutations must be a positive multiple of 8")
         self.permutations = permutations
-        var state = seed
-        func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; return WordHashing.mix(state) }
+        var rng = SplitMix64(seed: seed)
+        func next() -> UInt64 { rng.next() }
         var a: [SIMD8<UInt64>] = [], b: [SIMD8<UInt64>] = []
         for _ in 0..<(permutations / 8) {
             var va = SIMD8<UInt64>(), vb = SIMD8<UInt64>()

@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// Word segmentation and hashing shared by deduplication and decontamination.
 ///
 /// A *word* is a maximal run of ASCII letters and digits or bytes ≥ 0x80 (so non-ASCII letters
@@ -36,7 +38,7 @@ public enum WordHashing {
                 h = (h ^ UInt64(lower(text[i]))) &* 0x0000_0100_0000_01B3
                 i += 1
             }
-            hashes.append(mix(h))
+            hashes.append(SplitMix64.mix(h))  // FNV-1a, then a finalizer to spread its weak low bits
         }
         return hashes
     }
@@ -45,7 +47,7 @@ public enum WordHashing {
     public static func wordHash(_ text: UnsafeBufferPointer<UInt8>, _ span: Range<Int>) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for i in span { h = (h ^ UInt64(lower(text[i]))) &* 0x0000_0100_0000_01B3 }
-        return mix(h)
+        return SplitMix64.mix(h)
     }
 
     /// Hashes of every run of `n` consecutive words (a text with fewer words gives one hash of all
@@ -60,17 +62,8 @@ public enum WordHashing {
     @inline(__always)
     public static func combine(_ words: ArraySlice<UInt64>, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> UInt64 {
         var h = seed
-        for w in words { h = mix(h ^ w) &+ 0x632B_E59B_D9B4_E019 }
-        return mix(h ^ UInt64(words.count))
-    }
-
-    /// The SplitMix64 finalizer: spreads FNV's weak low bits over all 64.
-    @inline(__always)
-    public static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        for w in words { h = SplitMix64.mix(h ^ w) &+ 0x632B_E59B_D9B4_E019 }
+        return SplitMix64.mix(h ^ UInt64(words.count))
     }
 
     @inline(__always)

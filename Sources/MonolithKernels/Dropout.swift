@@ -17,10 +17,7 @@ public struct Dropout: Sendable {
     /// The multiplier for element `index`: 0 or 1/(1−p).
     @inlinable @inline(__always)
     public func scale(at index: Int) -> Float {
-        var z = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = SplitMix64.mix(seed &+ UInt64(truncatingIfNeeded: index) &* SplitMix64.increment)
         let u = Float(z >> 40) * (1.0 / 16_777_216.0)
         return u < p ? 0 : 1 / (1 - p)
     }

@@ -13,13 +13,9 @@ public struct CounterNormal: Sendable {
     /// Creates a sampler.
     public init(seed: UInt64) { self.seed = seed }
 
+    /// SplitMix64's first draw from `x` (a 64-bit hash of it).
     @inline(__always)
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func mix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x &+ SplitMix64.increment) }
 
     /// A standard normal draw (Box–Muller on two 32-bit uniforms).
     @inline(__always)

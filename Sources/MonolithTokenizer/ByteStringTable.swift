@@ -4,6 +4,13 @@
 /// Used for the vocabulary (token bytes → id), the per-thread word cache of the encoder, and the
 /// pre-token counts of the trainer. Keys are copied into one arena, so a lookup touches the slot
 /// and the key bytes only.
+///
+/// Not a ``PairMap`` with a byte-string key: keys here have any length, so a slot stores the key's
+/// 32-bit hash, length and arena offset (a probe compares bytes only on a hash match), the hash is
+/// computed once by the caller (``ByteHash``, reused across `find` and `insert`), and the table
+/// must hand back a key's bytes by number, `removeAll` while keeping its memory (the word cache),
+/// and grow at load 3/4 rather than 1/2 (the vocabulary and counts are large). Probing is the same
+/// linear scheme.
 final class ByteStringTable: @unchecked Sendable {
     private struct Slot {
         var hash: UInt32

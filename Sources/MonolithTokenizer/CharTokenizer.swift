@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 
 /// A character-level tokenizer, as nanoGPT's `shakespeare_char`: the vocabulary is the sorted
 /// distinct Unicode scalars of the training text (Python's `sorted(set(text))`), id = position.
@@ -48,7 +49,7 @@ public struct CharTokenizer: TextTokenizer {
         out.reserveCapacity(text.utf8.count)
         for (offset, s) in text.unicodeScalars.enumerated() {
             guard let id = ids[s.value] else {
-                throw TokenizerError("character \(JSONWriter.quoted(String(s))) (U+\(String(s.value, radix: 16, uppercase: true))) at scalar offset \(offset) is not in the character vocabulary")
+                throw TokenizerError("character \(JSONString.quoted(String(s))) (U+\(String(s.value, radix: 16, uppercase: true))) at scalar offset \(offset) is not in the character vocabulary")
             }
             out.append(id)
         }
@@ -66,7 +67,7 @@ public struct CharTokenizer: TextTokenizer {
 
     /// Writes the vocabulary as JSON to `path`.
     public func save(to path: String) throws {
-        let list = characters.map { JSONWriter.quoted(String($0)) }.joined(separator: ", ")
+        let list = characters.map { JSONString.quoted(String($0)) }.joined(separator: ", ")
         let text = "{\"type\": \"char\", \"chars\": [\(list)]}\n"
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
             throw TokenizerError(file: path, "cannot be written")

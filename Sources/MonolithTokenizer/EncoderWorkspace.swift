@@ -28,7 +28,7 @@ final class EncoderWorkspace: @unchecked Sendable {
     // Merge-loop scratch, grown to the longest word seen.
     private(set) var capacity = 0
     var symbols: UnsafeMutablePointer<Int32>
-    var merges: UnsafeMutablePointer<PairTable.Merge>
+    var merges: UnsafeMutablePointer<PairMerge>
     var previous: UnsafeMutablePointer<Int32>
     var next: UnsafeMutablePointer<Int32>
     var heap: UnsafeMutablePointer<UInt64>

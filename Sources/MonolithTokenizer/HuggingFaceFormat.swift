@@ -1,3 +1,5 @@
+import MonolithKernels
+
 extension BPETokenizer {
     /// Loads a Hugging Face `tokenizer.json` whose model is BPE over GPT-2's byte-level alphabet
     /// (a `ByteLevel` pre-tokenizer with GPT-2's pattern and no prefix space).
@@ -28,7 +30,7 @@ extension BPETokenizer {
             if let s = m.string {
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw TokenizerError(file: path, "model.merges[\(i)]: expected \"left right\", got \(JSONWriter.quoted(s))")
+                    throw TokenizerError(file: path, "model.merges[\(i)]: expected \"left right\", got \(JSONString.quoted(s))")
                 }
                 merges.append((String(parts[0]), String(parts[1]), i))
             } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {

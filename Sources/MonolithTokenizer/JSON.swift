@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// A minimal JSON value and parser for tokenizer files.
 ///
 /// Foundation's `JSONSerialization` reports errors without a file position and returns untyped
@@ -150,97 +152,17 @@ private struct JSONParser {
         return d
     }
 
-    mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= b.count else { throw error("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = b[i]
-            let d: UInt32
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw error("bad hex digit in a \\u escape")
-            }
-            v = v << 4 | d
-            i += 1
-        }
-        return v
-    }
-
+    /// The string literal at `i` (its opening quote), by the shared reader; a lone surrogate is
+    /// an error (no token can hold one), and so are bytes that are not UTF-8.
     mutating func string() throws -> String {
-        i += 1
-        let start = i
-        // Fast path: no escapes.
-        while i < b.count, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\"), b[i] >= 0x20 { i += 1 }
-        if i < b.count, b[i] == UInt8(ascii: "\"") {
-            let s = b[start..<i]
-            i += 1
-            guard let str = String(validating: s, as: UTF8.self) else { throw error("string is not valid UTF-8") }
-            return str
-        }
-        var out = Array(b[start..<i])
-        while true {
-            guard i < b.count else { throw error("unterminated string") }
-            let c = b[i]
-            if c == UInt8(ascii: "\"") { i += 1; break }
-            if c < 0x20 { throw error("control character in a string") }
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
-            i += 1
-            guard i < b.count else { throw error("unterminated escape") }
-            let e = b[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var v = try hex4()
-                if v >= 0xD800 && v < 0xDC00 {
-                    guard i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
-                        throw error("unpaired surrogate in a \\u escape")
-                    }
-                    i += 2
-                    let low = try hex4()
-                    guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in a \\u escape") }
-                    v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
-                }
-                guard let scalar = Unicode.Scalar(v) else { throw error("unpaired surrogate in a \\u escape") }
-                out.append(contentsOf: Array(String(scalar).utf8))
-            default:
-                throw error("unknown escape '\\\(Character(Unicode.Scalar(e)))'")
-            }
+        var out: [UInt8] = []
+        do {
+            try JSONString.read(b, at: &i, into: &out, loneSurrogates: .reject)
+        } catch {
+            i = error.offset
+            throw self.error(error.message)
         }
         guard let str = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
         return str
-    }
-}
-
-/// Writes JSON text; strings are escaped as Python's `json.dumps(ensure_ascii=False)` does.
-enum JSONWriter {
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -55,7 +55,7 @@ extension BPETokenizer {
                 for k in 1..<b.count {
                     let l = lookup.find(b.baseAddress!, k), r = lookup.find(b.baseAddress! + k, b.count - k)
                     if l >= 0 && r >= 0 {
-                        pairs.setIfLower(lookupIDs[Int(l)], lookupIDs[Int(r)], PairTable.Merge(rank: UInt32(id), token: Int32(id)))
+                        pairs.setIfLower(lookupIDs[Int(l)], lookupIDs[Int(r)], PairMerge(rank: UInt32(id), token: Int32(id)))
                     }
                 }
             }

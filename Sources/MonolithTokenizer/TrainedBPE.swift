@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 
 /// The result of `BPETrainer.train`: a vocabulary and merge list, usable directly or written in
 /// Hugging Face's formats.
@@ -26,7 +27,7 @@ public struct TrainedBPE: Sendable {
         let idOf = Dictionary(spellings.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
         for (rank, (a, b)) in merges.enumerated() {
             guard let ab = idOf[spellings[Int(a)] + spellings[Int(b)]] else { continue }
-            pairs.set(a, b, PairTable.Merge(rank: UInt32(rank), token: ab))
+            pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
         }
         let model = try BPEModel(tokens: tokenBytes, pairs: pairs, specialTokens: specialIDs,
                                  wholeWordShortcut: false, file: "<trained>")
@@ -58,20 +59,20 @@ public struct TrainedBPE: Sendable {
     /// `{"token": id, …}` in id order.
     func vocabularyJSON(indent: String) -> String {
         if indent.isEmpty {
-            return "{" + spellings.enumerated().map { "\(JSONWriter.quoted($1)):\($0)" }.joined(separator: ",") + "}"
+            return "{" + spellings.enumerated().map { "\(JSONString.quoted($1)):\($0)" }.joined(separator: ",") + "}"
         }
-        let lines = spellings.enumerated().map { "\(indent)  \(JSONWriter.quoted($1)): \($0)" }
+        let lines = spellings.enumerated().map { "\(indent)  \(JSONString.quoted($1)): \($0)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
     }
 
     func tokenizerJSON(vocabulary: String) -> String {
         let added = specialIDs.map { s, id in
             """
-                {"id": \(id), "content": \(JSONWriter.quoted(s)), "single_word": false, "lstrip": false, \
+                {"id": \(id), "content": \(JSONString.quoted(s)), "single_word": false, "lstrip": false, \
             "rstrip": false, "normalized": false, "special": true}
             """
         }.joined(separator: ",\n")
-        let mergeList = merges.map { "[\(JSONWriter.quoted(spellings[Int($0.0)])), \(JSONWriter.quoted(spellings[Int($0.1)]))]" }
+        let mergeList = merges.map { "[\(JSONString.quoted(spellings[Int($0.0)])), \(JSONString.quoted(spellings[Int($0.1)]))]" }
         let byteLevel = "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}"
         return """
             {

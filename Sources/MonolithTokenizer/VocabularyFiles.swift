@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 
 /// Reading the pieces that the vocabulary formats share: whole files, JSON vocabularies
 /// (token text → id) and merges lists, each error naming its file (and line).
@@ -23,7 +24,7 @@ enum VocabularyFiles {
         out.reserveCapacity(members.count)
         for (token, v) in members {
             guard let id = v.int, id >= 0, id < Int(Int32.max) else {
-                throw TokenizerError(file: file, "\(field): token \(JSONWriter.quoted(token)) has id \(v), expected a non-negative integer")
+                throw TokenizerError(file: file, "\(field): token \(JSONString.quoted(token)) has id \(v), expected a non-negative integer")
             }
             out.append((token, Int32(id)))
         }
@@ -45,7 +46,7 @@ enum VocabularyFiles {
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw TokenizerError(file: file, line: lineNumber,
-                                     "expected two tokens separated by one space, got \(JSONWriter.quoted(String(line)))")
+                                     "expected two tokens separated by one space, got \(JSONString.quoted(String(line)))")
             }
             merges.append((String(parts[0]), String(parts[1]), lineNumber))
         }
@@ -62,7 +63,7 @@ enum VocabularyFiles {
         var maxID: Int32 = -1
         for (token, id) in vocabulary {
             if let old = idOf[token], old != id {
-                throw TokenizerError(file: vocabularyFile, "token \(JSONWriter.quoted(token)) appears twice (ids \(old) and \(id))")
+                throw TokenizerError(file: vocabularyFile, "token \(JSONString.quoted(token)) appears twice (ids \(old) and \(id))")
             }
             idOf[token] = id
             maxID = max(maxID, id)
@@ -73,7 +74,7 @@ enum VocabularyFiles {
         for (token, id) in vocabulary {
             if added[token] == id { continue }
             guard let bytes = ByteLevel.decode(token) else {
-                throw TokenizerError(file: vocabularyFile, "token \(JSONWriter.quoted(token)) (id \(id)) is not byte-level BPE text (GPT-2's byte alphabet) and is not a special token")
+                throw TokenizerError(file: vocabularyFile, "token \(JSONString.quoted(token)) (id \(id)) is not byte-level BPE text (GPT-2's byte alphabet) and is not a special token")
             }
             if tokens[Int(id)] != nil {
                 throw TokenizerError(file: vocabularyFile, "id \(id) is used by two tokens")
@@ -87,12 +88,12 @@ enum VocabularyFiles {
                 lineNumbers ? TokenizerError(file: mergesFile, line: m.line, message)
                     : TokenizerError(file: mergesFile, "merges[\(m.line)]: \(message)")
             }
-            guard let a = idOf[m.left] else { throw fail("token \(JSONWriter.quoted(m.left)) is not in the vocabulary") }
-            guard let b = idOf[m.right] else { throw fail("token \(JSONWriter.quoted(m.right)) is not in the vocabulary") }
+            guard let a = idOf[m.left] else { throw fail("token \(JSONString.quoted(m.left)) is not in the vocabulary") }
+            guard let b = idOf[m.right] else { throw fail("token \(JSONString.quoted(m.right)) is not in the vocabulary") }
             guard let ab = idOf[m.left + m.right] else {
-                throw fail("the merged token \(JSONWriter.quoted(m.left + m.right)) is not in the vocabulary")
+                throw fail("the merged token \(JSONString.quoted(m.left + m.right)) is not in the vocabulary")
             }
-            pairs.set(a, b, PairTable.Merge(rank: UInt32(rank), token: ab))
+            pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
         }
         return try BPEModel(tokens: tokens, pairs: pairs, specialTokens: addedTokens,
                             wholeWordShortcut: wholeWordShortcut, file: vocabularyFile)

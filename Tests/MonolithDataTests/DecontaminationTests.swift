@@ -1,4 +1,6 @@
 import Foundation
+import MonolithKernels
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -8,7 +10,7 @@ import Testing
 struct DecontaminationTests {
     /// `count` words of filler text, distinct from the task text.
     static func filler(_ count: Int, seed: UInt64) -> String {
-        var rng = TestRNG(seed)
+        var rng = SeededGenerator(seed: seed)
         let vocabulary = ["river", "stone", "garden", "window", "morning", "letter", "bridge", "candle", "harbor", "meadow",
                           "lantern", "orchard", "pebble", "thunder", "valley", "whisper"]
         return (0..<count).map { _ in vocabulary[rng.int(0..<vocabulary.count)] }.joined(separator: " ")
@@ -20,7 +22,7 @@ struct DecontaminationTests {
         throws -> (DecontaminationResult, DocumentCorpus, TemporaryDirectory) {
         let dir = TemporaryDirectory()
         var lines = ""
-        for (i, t) in texts.enumerated() { lines += "{\"id\": \(i), \"text\": " + jsonString(t) + ", \"source\": \"x\"}\n" }
+        for (i, t) in texts.enumerated() { lines += "{\"id\": \(i), \"text\": " + JSONString.quoted(t) + ", \"source\": \"x\"}\n" }
         let corpus = try DocumentCorpus(paths: [dir.write("train.jsonl", lines)])
         let result = try Decontaminator.run(corpus, tasks: [ArraySlice(Self.task.utf8)], config: config)
         return (result, corpus, dir)

@@ -1,4 +1,5 @@
 import Foundation
+import MonolithKernels
 import Testing
 @testable import MonolithData
 
@@ -14,7 +15,7 @@ struct DedupTests {
 
     static func corpus(_ texts: [String], in dir: TemporaryDirectory) throws -> DocumentCorpus {
         var lines = ""
-        for t in texts { lines += "{\"text\": " + jsonString(t) + "}\n" }
+        for t in texts { lines += "{\"text\": " + JSONString.quoted(t) + "}\n" }
         return try DocumentCorpus(paths: [dir.write("docs.jsonl", lines)])
     }
 

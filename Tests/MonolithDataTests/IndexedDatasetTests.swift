@@ -1,4 +1,5 @@
 import Foundation
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -56,7 +57,7 @@ struct IndexedDatasetTests {
     @Test("round trip", arguments: [TokenDType.uint16, .int32, .int64, .uint8, .int16])
     func roundTrip(dtype: TokenDType) throws {
         let dir = TemporaryDirectory()
-        var rng = TestRNG(UInt64(dtype.rawValue))
+        var rng = SeededGenerator(seed: UInt64(dtype.rawValue))
         let hi = Int(min(dtype.tokenRange.upperBound, 200_000))
         let docs: [[[Int32]]] = (0..<50).map { d in
             (0..<(d % 4 == 0 ? 3 : 1)).map { _ in (0..<rng.int(0..<40)).map { _ in Int32(rng.int(0..<hi + 1)) } }
@@ -100,13 +101,18 @@ struct IndexedDatasetTests {
     }
 
     /// Writes Monolith datasets plus `PREFIX.json` for `make_megatron_fixtures.py --check DIR`
-    /// when `MONOLITH_MEGATRON_EXPORT=DIR` is set; otherwise does nothing.
+    /// (into `MONOLITH_MEGATRON_EXPORT=DIR` when set, else a temporary directory), then checks the
+    /// export the way that script does, with Monolith's reader: each `PREFIX.json` decodes as the
+    /// committed fixtures' schema and lists exactly the documents and sequences stored in
+    /// `PREFIX.{bin,idx}`.
     @Test("export Monolith-written datasets for the megatron-core check")
     func exportForMegatronCheck() throws {
-        guard let dir = ProcessInfo.processInfo.environment["MONOLITH_MEGATRON_EXPORT"] else { return }
+        let temporary = TemporaryDirectory()
+        let dir = ProcessInfo.processInfo.environment["MONOLITH_MEGATRON_EXPORT"] ?? temporary.path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var rng = TestRNG(7)
-        for (name, dtype, hi) in [("monolith_uint16", TokenDType.uint16, 65_535), ("monolith_int32", .int32, 300_000)] {
+        var rng = SeededGenerator(seed: 7)
+        let exports = [("monolith_uint16", TokenDType.uint16, 65_535), ("monolith_int32", .int32, 300_000)]
+        for (name, dtype, hi) in exports {
             let writer = try IndexedDatasetWriter(prefix: dir + "/" + name, dtype: dtype)
             var sequences: [[Int32]] = []
             for d in 0..<200 {
@@ -118,6 +124,22 @@ struct IndexedDatasetTests {
             let spec: [String: Any] = ["dtype_code": Int(dtype.rawValue), "sequences": sequences,
                                        "document_indices": writer.documentIndices]
             try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: dir + "/" + name + ".json"))
+        }
+        for (name, dtype, hi) in exports {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name + ".json"))
+            let spec = try JSONDecoder().decode(IndexedFixture.self, from: data)
+            let ds = try IndexedDataset(prefix: dir + "/" + name)
+            #expect(spec.dtype_code == Int(dtype.rawValue) && ds.dtype == dtype)
+            // 200 documents, every ninth of two sequences: 223 sequences.
+            #expect(spec.document_indices.count == 201 && spec.sequences.count == 223)
+            #expect(spec.document_indices.first == 0 && spec.document_indices.last == spec.sequences.count)
+            #expect(ds.documentCount == 200 && ds.sequenceCount == spec.sequences.count)
+            #expect((0..<ds.documentIndexCount).map { ds.documentIndex($0) } == spec.document_indices)
+            for (i, sequence) in spec.sequences.enumerated() {
+                #expect(ds.tokens(sequence: i) == sequence, "\(name) sequence \(i)")
+            }
+            #expect(spec.sequences.joined().allSatisfy { $0 >= 0 && $0 <= hi })
+            #expect(ds.tokenCount == spec.sequences.reduce(0) { $0 + $1.count })
         }
     }
 }

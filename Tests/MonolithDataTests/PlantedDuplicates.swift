@@ -1,5 +1,6 @@
 import Foundation
 @testable import MonolithData
+import MonolithTestSupport
 
 /// A corpus with planted near-duplicates of known Jaccard similarity, built from the real texts
 /// in `../shared/data` (Gutenberg books and WikiText-2, cut into ~2 KB documents).
@@ -15,7 +16,7 @@ struct PlantedCorpus {
     var plants: [Plant] = []
 
     init(baseDocuments: Int, plantsPerLevel: Int, levels: [Double], seed: UInt64) throws {
-        var rng = TestRNG(seed)
+        var rng = SeededGenerator(seed: seed)
         let files = ["gutenberg/austen-emma.txt", "gutenberg/austen-persuasion.txt", "gutenberg/chesterton-thursday.txt",
                      "gutenberg/milton-paradise.txt", "gutenberg/whitman-leaves.txt", "gutenberg/austen-sense.txt",
                      "wikitext-2/valid.txt"]
@@ -48,7 +49,7 @@ struct PlantedCorpus {
         plants = plants.map { Plant(source: position[$0.source], copy: position[$0.copy], jaccard: $0.jaccard) }
     }
 
-    static func plant(_ base: [String], target: Double, vocabulary: [String], rng: inout TestRNG) -> (String, Double) {
+    static func plant(_ base: [String], target: Double, vocabulary: [String], rng: inout SeededGenerator) -> (String, Double) {
         // Level 1.0: an exact duplicate after normalization (case and punctuation changed).
         if target >= 1 { return (base.map { $0.uppercased() }.joined(separator: "  ") + " !", 1) }
         var script: [(kind: Int, position: Int, word: String)] = []

@@ -56,18 +56,3 @@ func loadFixture<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
     let data = try Data(contentsOf: URL(fileURLWithPath: Paths.megatron + "/" + name))
     return try JSONDecoder().decode(T.self, from: data)
 }
-
-/// A deterministic generator for test data (SplitMix64).
-struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

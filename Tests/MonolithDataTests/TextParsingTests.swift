@@ -1,3 +1,5 @@
+import MonolithKernels
+import MonolithTestSupport
 import Testing
 @testable import MonolithData
 
@@ -43,7 +45,7 @@ struct TextParsingTests {
     func quoting() {
         let text = "quote \" backslash \\ newline \n control \u{01} é"
         var out = Array("{\"text\": ".utf8)
-        Array(text.utf8).withUnsafeBufferPointer { JSONLine.appendQuoted($0, to: &out) }
+        Array(text.utf8).withUnsafeBufferPointer { JSONString.appendQuoted($0, to: &out) }
         out += Array("}".utf8)
         guard case let .string(bytes, _) = Self.extract(String(decoding: out, as: UTF8.self)) else { Issue.record("unparsable"); return }
         #expect(String(decoding: bytes, as: UTF8.self) == text)
@@ -51,7 +53,7 @@ struct TextParsingTests {
 
     @Test("UTF-8 validation agrees with the standard library and finds the first bad byte")
     func utf8Validation() {
-        var rng = TestRNG(9)
+        var rng = SeededGenerator(seed: 9)
         let pieces: [[UInt8]] = [Array("plain ascii text ".utf8), Array("é".utf8), Array("😀".utf8), Array("€".utf8),
                                  [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xFF]]
         for _ in 0..<2000 {

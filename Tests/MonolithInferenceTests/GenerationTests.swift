@@ -2,6 +2,7 @@ import Foundation
 import MonolithInference
 import MonolithKernels
 import MonolithModel
+import MonolithTestSupport
 import Testing
 
 /// KV-cache decoding, sampling and perplexity against transformers (`scripts/make_hf_fixtures.py`).
@@ -169,12 +170,3 @@ struct GenerationTests {
         #expect(abs(r.perplexity - Double(want[1])) / Double(want[1]) < 1e-4, "perplexity \(r.perplexity) vs \(want[1])")
     }
 }
-
-/// `max|a − b| / max|b|`.
-func relativeError(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
-    var maxDiff: Float = 0, maxRef: Float = 0
-    for i in 0..<b.count { maxDiff = max(maxDiff, abs(a[i] - b[i])); maxRef = max(maxRef, abs(b[i])) }
-    return maxDiff / max(maxRef, 1e-30)
-}
-
-func relativeError(_ a: [Float], _ b: [Float]) -> Float { a.withUnsafeBufferPointer { relativeError($0, b) } }

@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// A batch/sequence/head shape for causal attention.

@@ -1,8 +1,10 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
-/// Fused softmax cross-entropy: forward against Double, backward against finite differences.
+/// Fused softmax cross-entropy: forward and backward against a float64 numpy reference, backward
+/// also against finite differences.
 ///
 /// Targets of −1 mark padding positions and must contribute neither loss nor gradient nor count
 /// (the trainer divides by the count). A row stride wider than the vocabulary is how a padded
@@ -13,27 +15,34 @@ struct CrossEntropyTests {
     static let vocabs = [1, 13, 16, 40, 64, 77]
     static let paddings = [0, 3]
 
-    @Test("forward losses, log-sum-exp, sum and count match Double", arguments: vocabs, paddings)
-    func forwardMatchesReference(vocab: Int, padding: Int) {
-        let problem = CrossEntropyProblem(vocab: vocab, padding: padding, seed: 60)
-        let (losses, lse, result) = problem.forward(problem.logits)
-        var refSum = 0.0, refCount = 0
-        for r in 0..<problem.rows {
-            let row = (0..<vocab).map { Double(problem.logits[r * problem.stride + $0]) }
-            let m = row.max()!
-            let refLse = m + log(row.map { exp($0 - m) }.reduce(0, +))
-            #expect(abs(Double(lse[r]) - refLse) < 2e-6)
-            let target = Int(problem.targets[r])
-            if target < 0 {
-                #expect(losses[r] == 0)
-            } else {
-                let refLoss = refLse - row[target]
-                #expect(abs(Double(losses[r]) - refLoss) < 2e-6)
-                refSum += refLoss; refCount += 1
-            }
+    /// Forward and backward against numpy in float64 (scripts/make_cross_entropy_fixtures.py):
+    /// every vocabulary size and padding above, and logits up to 3900, where the max subtraction
+    /// must keep loss and gradient finite.
+    @Test("forward and backward match the float64 reference", arguments: CrossEntropyFixture.loaded.cases)
+    func matchesReference(c: CrossEntropyFixture.Case) {
+        let logits = c.logits.map { Float($0) }
+        var losses = zeros(c.rows), lse = zeros(c.rows)
+        let result = CrossEntropy.forward(losses: &losses, logSumExp: &lse, logits: logits, targets: c.targets,
+                                          rows: c.rows, vocab: c.vocab, stride: c.stride, pool: TestPools.three)
+        // Float32 arithmetic on values of magnitude |x|: a few ulps.
+        func tolerance(_ x: Double) -> Double { 2e-6 * max(1, abs(x)) }
+        for r in 0..<c.rows {
+            #expect(abs(Double(lse[r]) - c.lse[r]) <= tolerance(c.lse[r]), "lse of row \(r)")
+            #expect(abs(Double(losses[r]) - c.losses[r]) <= tolerance(c.losses[r]), "loss of row \(r)")
+            if c.targets[r] < 0 { #expect(losses[r] == 0, "ignored row \(r)") }
         }
-        #expect(result.count == refCount)
-        #expect(abs(result.sum - refSum) < 1e-5)
+        #expect(result.count == c.count)
+        #expect(abs(result.sum - c.sum) <= 1e-5 * max(1, abs(c.sum)))
+        var grad = logits
+        CrossEntropy.backward(logits: &grad, logSumExp: lse, targets: c.targets, rows: c.rows, vocab: c.vocab,
+                              stride: c.stride, scale: c.scale, pool: TestPools.three)
+        #expect(grad.allSatisfy { $0.isFinite })
+        #expect(maxAbsDifference(grad, c.grad) <= 1e-6)
+        for r in 0..<c.rows {
+            let row = grad[r * c.stride ..< (r + 1) * c.stride]
+            if c.targets[r] < 0 { #expect(row.allSatisfy { $0 == 0 }, "ignored row \(r)") }
+            #expect(row.suffix(c.stride - c.vocab).allSatisfy { $0 == 0 }, "padding of row \(r)")
+        }
     }
 
     /// `backward` takes one scale for all rows (the trainer passes 1/count), so the loss here is
@@ -57,23 +66,26 @@ struct CrossEntropyTests {
             #expect(row.suffix(padding).allSatisfy { $0 == 0 }, "padding of row \(r)")
         }
     }
+}
 
-    /// Early in training logits are small, but a diverging run produces huge ones; the max
-    /// subtraction must keep the loss finite instead of returning inf or NaN.
-    @Test("huge logits give a finite loss and gradient")
-    func hugeLogits() {
-        let vocab = 40
-        var logits = (0..<vocab).map { Float($0) * 100 }  // up to 3900
-        let targets: [Int32] = [7]
-        var losses = zeros(1), lse = zeros(1)
-        let result = CrossEntropy.forward(losses: &losses, logSumExp: &lse, logits: logits, targets: targets,
-                                          rows: 1, vocab: vocab, stride: vocab)
-        #expect(abs(result.sum - (3900 - 700)) < 1e-3)
-        CrossEntropy.backward(logits: &logits, logSumExp: lse, targets: targets, rows: 1, vocab: vocab,
-                              stride: vocab, scale: 1)
-        #expect(logits.allSatisfy { $0.isFinite })
-        #expect(abs(logits[vocab - 1] - 1) < 1e-6 && logits[7] == -1)
+/// `Tests/Fixtures/kernels/cross_entropy.json`.
+struct CrossEntropyFixture: Decodable {
+    struct Case: Decodable, Sendable, CustomTestStringConvertible {
+        let name: String
+        let rows: Int, vocab: Int, stride: Int
+        let scale: Float
+        /// Float32 values, `rows × stride`, written exactly.
+        let logits: [Double]
+        let targets: [Int32]
+        let lse: [Double], losses: [Double], sum: Double, count: Int
+        /// `scale · (softmax − onehot)`, `rows × stride`.
+        let grad: [Double]
+        var testDescription: String { name }
     }
+
+    let cases: [Case]
+
+    static let loaded = try! TestFixtures.json(CrossEntropyFixture.self, "kernels/cross_entropy.json")
 }
 
 /// Random logits for 7 rows, two of them ignored (target −1), padding columns filled with large

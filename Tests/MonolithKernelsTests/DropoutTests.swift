@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Stateless inverted dropout: determinism, keep rate, scaling, and its use as its own backward.

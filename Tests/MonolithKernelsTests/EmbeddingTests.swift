@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Token plus position embedding: forward against direct indexing, backward against finite

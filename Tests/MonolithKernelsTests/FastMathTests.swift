@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// `fastExp` accuracy against Foundation's Double `exp`, its clamping, and the unaligned

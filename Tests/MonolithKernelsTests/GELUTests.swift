@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Tanh-approximation GELU: forward against PyTorch's formula evaluated in Double, backward against

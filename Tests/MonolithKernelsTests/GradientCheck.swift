@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Finite-difference gradient checking shared by every kernel suite.
@@ -74,26 +75,6 @@ enum GradientCheck {
     }
 }
 
-/// Deterministic SplitMix64, so every test draws the same inputs on every run and machine and a
-/// failure reproduces exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
-        (0..<count).map { _ in Float.random(in: range, using: &self) }
-    }
-}
-
 /// Pools the kernels run on in tests.
 ///
 /// Three threads on a two-core machine is deliberate: it makes every multi-threaded kernel split
@@ -105,19 +86,6 @@ enum TestPools {
 
     /// `WorkerPool.serial` for 1, the shared three-thread pool otherwise.
     static func pool(threads: Int) -> WorkerPool { threads == 1 ? .serial : three }
-}
-
-/// Largest `|a − b|` over two equally long sequences; NaN if any difference is NaN (`Swift.max`
-/// would silently drop it).
-func maxAbsDifference(_ a: [Float], _ b: [Double]) -> Double {
-    precondition(a.count == b.count)
-    var worst = 0.0
-    for i in a.indices {
-        let d = abs(Double(a[i]) - b[i])
-        if d.isNaN { return .nan }
-        worst = max(worst, d)
-    }
-    return worst
 }
 
 /// `count` zeros, the usual output buffer.

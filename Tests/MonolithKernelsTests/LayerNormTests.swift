@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// LayerNorm forward against a Double reference, backward against finite differences.

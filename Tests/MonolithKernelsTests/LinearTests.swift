@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// The four transpose combinations of a row-major GEMM.

@@ -1,4 +1,5 @@
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// The residual-stream helpers: bias pre-fill, elementwise add, and column sums (the bias

@@ -1,5 +1,6 @@
 import Foundation
 import MonolithKernels
+import MonolithTestSupport
 import Testing
 
 /// Row softmax, row maximum and log-sum-exp against Double references.

@@ -1,6 +1,7 @@
 import Foundation
 import MonolithKernels
 import MonolithModel
+import MonolithTestSupport
 import Testing
 
 /// Forward and backward against `transformers.GPT2LMHeadModel` (fp32, eager attention).

@@ -1,6 +1,7 @@
 import Foundation
 import MonolithKernels
 import MonolithModel
+import MonolithTestSupport
 import Testing
 
 /// Loading and saving Hugging Face GPT-2 directories, against files written by

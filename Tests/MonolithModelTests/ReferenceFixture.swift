@@ -26,14 +26,3 @@ struct ReferenceFixture {
         return m
     }
 }
-
-/// `max|a − b| / max|b|`: error relative to the reference tensor's scale.
-func relativeError(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    var maxDiff: Float = 0, maxRef: Float = 0
-    for i in 0..<b.count {
-        maxDiff = max(maxDiff, abs(a[i] - b[i]))
-        maxRef = max(maxRef, abs(b[i]))
-    }
-    return maxDiff / max(maxRef, 1e-30)
-}

@@ -1,5 +1,29 @@
+import MonolithTestSupport
 @testable import MonolithParallel
 import Testing
+
+/// `Tests/Fixtures/schedules/pipeline_schedules.json`, written by scripts/make_schedule_fixtures.py.
+struct ScheduleFixture: Decodable {
+    struct Schedule: Decodable, Sendable, CustomTestStringConvertible {
+        let pp: Int, microbatches: Int, vp: Int
+        /// Forwards before the first backward, per stage.
+        let warmup: [Int]
+        /// Each stage's actions, space-separated, as `PipelineAction.description` prints them.
+        let order: [String]
+        var testDescription: String { "pp \(pp), m \(microbatches), v \(vp)" }
+    }
+
+    struct Table: Decodable {
+        let microbatches: Int, vp: Int, group: Int
+        /// (micro-batch, chunk) of each forward.
+        let table: [[Int]]
+    }
+
+    let schedules: [Schedule]
+    let tables: [Table]
+
+    static let loaded = try! TestFixtures.json(ScheduleFixture.self, "schedules/pipeline_schedules.json")
+}
 
 /// The 1F1B and interleaved plans: structural properties for many sizes, Megatron's warm-up
 /// counts and forward order, matched sends and receives, and the bubble on a unit-time clock.
@@ -44,20 +68,28 @@ struct PipelineScheduleTests {
         }
     }
 
-    @Test("the documented 4-stage example")
-    func documentedExample() throws {
-        let plan = try PipelineSchedule(stages: 4, microBatches: 8, stage: 1)
-        #expect(plan.actions.map(\.description).joined(separator: " ")
-                == "F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 B6 B7")
+    /// The whole order of every stage, against Megatron-Core's schedules as transcribed in
+    /// scripts/make_schedule_fixtures.py (its `forward_backward_pipelining_without_interleaving`
+    /// and `_with_interleaving` loops, default group size pp). Includes the doc comment's example
+    /// (pp 4, m 8, stage 1: F0 F1 F2 B0 F3 B1 … B7).
+    @Test("each stage's order and warm-up are Megatron-Core's", arguments: ScheduleFixture.loaded.schedules)
+    func matchesMegatronCore(expected: ScheduleFixture.Schedule) throws {
+        let plans = try PipelineSchedule.all(stages: expected.pp, microBatches: expected.microbatches,
+                                             virtualStages: expected.vp)
+        #expect(plans.map(\.warmup) == expected.warmup)
+        for (plan, order) in zip(plans, expected.order) {
+            #expect(plan.actions.map(\.description).joined(separator: " ") == order, "stage \(plan.stage)")
+        }
     }
 
-    /// Megatron-Core's own example table: PP 2, 5 micro-batches in groups of 3, VP 2 gives
-    /// micro-batches 0 1 2 0 1 2 3 4 3 4 and chunks 0 0 0 1 1 1 0 0 1 1.
+    /// Megatron-Core's `get_schedule_table`, including its docstring example (PP 2, 5 micro-batches
+    /// in groups of 3, VP 2), whose last group is short.
     @Test("interleaved forward order is Megatron-Core's schedule table")
     func megatronTable() {
-        let table = PipelineSchedule.forwardTable(microBatches: 5, virtualStages: 2, groupSize: 3)
-        #expect(table.map(\.microBatch) == [0, 1, 2, 0, 1, 2, 3, 4, 3, 4])
-        #expect(table.map(\.chunk) == [0, 0, 0, 1, 1, 1, 0, 0, 1, 1])
+        for t in ScheduleFixture.loaded.tables {
+            let table = PipelineSchedule.forwardTable(microBatches: t.microbatches, virtualStages: t.vp, groupSize: t.group)
+            #expect(table.map { [$0.microBatch, $0.chunk] } == t.table, "m \(t.microbatches), v \(t.vp), group \(t.group)")
+        }
     }
 
     @Test("interleaved warm-up is (p − stage − 1)·2 + (v − 1)·p, capped at m·v", arguments: shapes.filter { $0.v > 1 })

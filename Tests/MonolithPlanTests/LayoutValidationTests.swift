@@ -13,8 +13,21 @@ import Testing
     static let valid = Layout(tensorParallel: 8, pipelineParallel: 35, dataParallel: 8, microBatch: 1,
                               globalBatch: 1920, sequenceLength: 2048, zeroStage: 1, recompute: .full)
 
+    /// MT-NLG's own layout passes, and the numbers the planner derives from it are MT-NLG's:
+    /// 8·35·8 = 2240 devices, 1920 / (8·1) = 240 micro-batches per step, bubble 34/240, 3 layers
+    /// per stage (Smith et al. 2022, §2.4).
     @Test func theValidLayoutPasses() throws {
         try Self.valid.validate(model: Self.model, cluster: Self.cluster)
+        #expect(Self.valid.worldSize == 2240 && Self.cluster.deviceCount == 2240)
+        #expect(Self.valid.microBatchesPerStep == 240)
+        #expect(Self.valid.bubbleFraction == 34.0 / 240.0)
+        #expect(Self.model.layers / (Self.valid.pipelineParallel * Self.valid.virtualStages) == 3)
+        // The same layout interleaved 3 ways on 105 = 35·3 layers also passes, and its bubble is a third.
+        var interleaved = Self.valid
+        interleaved.virtualStages = 3
+        interleaved.globalBatch = 35 * 8 * 8  // 280 micro-batches per step, a multiple of pp 35
+        try interleaved.validate(model: Self.model, cluster: Self.cluster)
+        #expect(interleaved.bubbleFraction == 34.0 / (3 * 280))
     }
 
     /// One broken rule per case, and the constraint the error must name.
@@ -32,6 +45,21 @@ import Testing
             case .degree: return "tp ≥ 1"
             case .sequence: return "sequence length ≤ model context length"
             case .precision: return "precision supported by the device"
+            }
+        }
+
+        /// The error's detail: the offending values, as the user gave them.
+        var detail: String {
+            switch self {
+            case .worldSize: return "8·35·7 = 1960 but the cluster has 280·8 = 2240 devices"
+            case .heads: return "128 heads cannot be split over tp 5"
+            case .layers: return "105 layers cannot be split into 35·2 = 70 equal chunks"
+            case .batch: return "1920 sequences do not split into dp 8 × micro-batch 7"
+            case .interleavedMicroBatches: return "240 micro-batches per step are not a multiple of pp 35"
+            case .zero: return "zero is 4"
+            case .degree: return "tp is 0"
+            case .sequence: return "4096 > 2048 position embeddings"
+            case .precision: return "A100-SXM4-80GB has no fp16 figure; supported: bf16, fp32"
             }
         }
 
@@ -55,12 +83,9 @@ import Testing
         var layout = Self.valid
         var cluster = Self.cluster
         breakage.apply(to: &layout, cluster: &cluster)
-        #expect {
-            try layout.validate(model: Self.model, cluster: cluster)
-        } throws: { error in
-            guard case .invalidLayout(let named, _) = error as? PlanError else { return false }
-            return named == breakage.constraint && "\(error)".contains(breakage.constraint)
-        }
+        let error = #expect(throws: PlanError.self) { try layout.validate(model: Self.model, cluster: cluster) }
+        #expect(error == .invalidLayout(constraint: breakage.constraint, detail: breakage.detail))
+        #expect(error.map { "\($0)" } == "invalid layout: \(breakage.constraint) is violated: \(breakage.detail)")
     }
 
     /// Interleaving needs a pipeline.
@@ -81,8 +106,9 @@ import Testing
     @Test func badModel() {
         var model = Self.model
         model.heads = 100
-        #expect(throws: PlanError.self) { try Self.valid.validate(model: model, cluster: Self.cluster) }
-        #expect("\(PlanError.invalidModel("x"))".hasPrefix("invalid model"))
+        let error = #expect(throws: PlanError.self) { try Self.valid.validate(model: model, cluster: Self.cluster) }
+        #expect(error.map { "\($0)" }
+                == "invalid model: hidden % heads == 0 is violated: hidden 20480 is not divisible by 100 heads")
     }
 }
 

@@ -4,9 +4,16 @@ import Testing
 
 /// Encoding is identical to tiktoken's r50k_base in every file format.
 @Suite struct EncodeTests {
-    @Test func helloWorld() {
+    /// tiktoken's ids for one named case of `edge_cases.json` (scripts/make_tokenizer_fixtures.py).
+    static func tiktoken(_ name: String) throws -> Fixtures.TextCase {
+        try #require(Fixtures.edgeCases.first { $0.name == name }, "no edge case \(name)")
+    }
+
+    @Test func helloWorld() throws {
+        let c = try Self.tiktoken("hello_world")
+        #expect(c.text == "Hello world!" && c.ids.count == 3)
         for format in GPT2Format.allCases {
-            #expect(format.tokenizer.encode("Hello world!") == [15496, 995, 0], "\(format)")
+            #expect(format.tokenizer.encode(c.text) == c.ids, "\(format)")
         }
     }
 
@@ -61,15 +68,21 @@ import Testing
         }
     }
 
-    @Test func specialTokens() {
+    /// `<|endoftext|>` in text is tiktoken's special token (the script encodes with
+    /// `allowed_special="all"`), the last id of the vocabulary, in every format.
+    @Test func specialTokens() throws {
+        let alone = try Self.tiktoken("special_alone"), inside = try Self.tiktoken("special_inside")
+        #expect(alone.text == "<|endoftext|>" && alone.ids.count == 1)
+        let endOfText = alone.ids[0]
+        #expect(inside.text == "a<|endoftext|>b" && inside.ids.filter { $0 == endOfText }.count == 1)
         let tok = GPT2Format.tiktoken.tokenizer
-        #expect(tok.endOfText == 50256)
-        #expect(tok.vocabularySize == 50257)
-        #expect(tok.encode("<|endoftext|>") == [50256])
-        #expect(tok.encode("a<|endoftext|>b") == [64, 50256, 65])
+        #expect(tok.endOfText == endOfText)
+        #expect(tok.vocabularySize == Int(endOfText) + 1)
+        #expect(tok.encode(alone.text) == alone.ids)
+        #expect(tok.encode(inside.text) == inside.ids)
         // Not special: a prefix of the special token is ordinary text.
-        #expect(!tok.encode("<|endoftext").contains(50256))
-        for format in GPT2Format.allCases { #expect(format.tokenizer.endOfText == 50256, "\(format)") }
+        #expect(!tok.encode("<|endoftext").contains(endOfText))
+        for format in GPT2Format.allCases { #expect(format.tokenizer.endOfText == endOfText, "\(format)") }
     }
 
     @Test func invalidUTF8BytesAreRejectedWithOffset() throws {
@@ -78,8 +91,9 @@ import Testing
         #expect(throws: TokenizerError("invalid UTF-8 at byte offset 4")) {
             try bytes.withUnsafeBufferPointer { try tok.encode(utf8: $0) }
         }
-        let ok = try Array("Hello world!".utf8).withUnsafeBufferPointer { try tok.encode(utf8: $0) }
-        #expect(ok == [15496, 995, 0])
+        let hello = try Self.tiktoken("hello_world")
+        let ok = try Array(hello.text.utf8).withUnsafeBufferPointer { try tok.encode(utf8: $0) }
+        #expect(ok == hello.ids)
     }
 
     @Test func chestertonInvalidOffsetMatchesPython() throws {
