@@ -32,7 +32,7 @@ public struct PackedBlockWeights {
 public final class DecodeScratch {
     /// One allocation per vector, unlike the activation sets: these rows are rewritten by the
     /// GEMVs once per 4 weight rows, and vectors carved back to back can sit a multiple of 4 KiB
-    /// from the weight rows streamed past them (4K aliasing: measured 5–10% slower decoding).
+    /// from the weight rows streamed past them (probably 4K aliasing; measured 5–10% slower decoding).
     let buffers: [FloatBuffer]
     public let ln, qkv, atty, fch, fchGelu, mean, rstd, scores: UnsafeMutablePointer<Float>
     /// Sequences and cache positions it was sized for.
