@@ -91,7 +91,8 @@ public final class GPT {
         Embedding.forward(output: a.res2, ids: ids, wte: p + layout.wte, wpe: p + layout.wpe, batch: b, seqLen: t, channels: c,
                           pool: pool)
         for l in 0..<config.nLayer {
-            // In place: the block reads its input (res2) only before it overwrites it.
+            // In place: the block reads its input (res2) only before it overwrites it. `try!`: a
+            // single-rank group has no peer to fail.
             try! layer.forward(input: a.res2, w: blockWeights(l), a: a, temps: w.temps, pool: pool)
             eachLayer?(l, a)
         }

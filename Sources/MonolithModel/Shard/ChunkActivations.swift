@@ -78,12 +78,7 @@ final class HeadActivations {
         }
         gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.wte!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
         let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
-            // One rank holds every column: the plain fused kernel (no reductions of row statistics).
-            if s.tensor.size == 1 {
-                return CrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!, rows: n,
-                                            vocab: L.vocab.realCount, stride: vs, pool: s.pool)
-            }
-            return try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
+            try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
                                                   rows: n, shard: L.vocab, stride: vs, group: s.tensor, pool: s.pool)
         }
         self.count = count
@@ -111,7 +106,7 @@ final class HeadActivations {
         }
         dres.update(repeating: 0, count: s.rows * c)
         LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: drows, input: input,
-                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, channels: c, scratch: s.lnScratch.base,
+                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, channels: c, scratch: s.temps.lnScratch,
                            pool: s.pool)
     }
 }

@@ -1,6 +1,5 @@
 import MonolithKernels
 
-
 /// What one rank of a model replica holds under tensor and pipeline parallelism: the parameters
 /// and gradients of its (tensor rank, pipeline stage), in flat local buffers laid out by
 /// ``ShardLayout``, and the forward and backward of each of its chunks.
@@ -41,7 +40,6 @@ public final class ModelShard {
     let temps: LayerTemporaries
     /// The shared set that fully recomputed blocks run in.
     let scratch: LayerActivations?
-    let lnScratch: FloatBuffer
 
     /// The full model's shape.
     public var config: GPTConfig { layout.config }
@@ -65,7 +63,6 @@ public final class ModelShard {
         let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
         scratch = anyFull ? LayerActivations(config: c, batch: batch, seqLen: seqLen, tensorParallel: layout.tensorParallel,
                                              sequenceParallel: sequenceParallel, temps: temps) : nil
-        lnScratch = FloatBuffer(count: LayerNorm.scratchCount(channels: c.nEmbd, pool: pool))
     }
 
     /// The whole model on one rank (tp = pp = 1): what a single process trains.

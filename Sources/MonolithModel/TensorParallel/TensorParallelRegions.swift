@@ -167,6 +167,11 @@ public enum VocabParallelCrossEntropy {
                                shard: VocabShard, stride: Int, group: any Communicator,
                                pool: WorkerPool = .shared) throws(CommError) -> (sum: Double, count: Int) {
         precondition(stride >= shard.count, "logit row stride \(stride) is narrower than the shard (\(shard.count))")
+        // One rank holds every column: the fused kernel, with no row statistics to reduce.
+        if group.size == 1 {
+            return CrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: targets, rows: rows,
+                                        vocab: shard.realCount, stride: stride, pool: pool)
+        }
         let real = shard.realCount, start = shard.range.lowerBound
         // Local log-sum-exp of the real columns (−∞ for an all-padding shard).
         pool.parallelFor(rows) { range in
