@@ -96,4 +96,13 @@ public struct GPTConfig: Codable, Sendable, Equatable {
 
     /// Names accepted by ``preset(_:)``.
     public static let presetNames = ["gpt2-124m", "gpt2-350m", "gpt2-774m", "gpt2-1558m", "tiny"]
+
+    /// Whether `other` has the same weights' shapes and math: everything but the training-only
+    /// settings (dropout, initialization scale) agrees. Checkpoints and `init_from` weights load
+    /// into any configuration this holds for.
+    public func sameArchitecture(as other: GPTConfig) -> Bool {
+        var a = self, b = other
+        a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
+        return a == b
+    }
 }

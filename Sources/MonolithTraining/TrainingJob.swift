@@ -89,9 +89,9 @@ public final class TrainingJob {
             trainer.initializeWeights(seed: config.training.seed)
         } else {
             let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
-            var a = loaded.config, b = gptConfig
-            a.dropout = 0; b.dropout = 0; a.initStd = 0; b.initStd = 0
-            guard a == b else { throw TrainingError("\(config.model.initFrom): its config.json does not match [model]") }
+            guard loaded.config.sameArchitecture(as: gptConfig) else {
+                throw TrainingError("\(config.model.initFrom): its config.json does not match [model]")
+            }
             try trainer.load(weights: loaded)
         }
         if world != nil {

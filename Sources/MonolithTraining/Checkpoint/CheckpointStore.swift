@@ -99,9 +99,7 @@ public final class CheckpointStore {
     public func load(step: Int, config: GPTConfig, take: (TensorSpec, [Float], [Float], [Float]) throws -> Void) throws -> TrainerState {
         let dir = path(step: step)
         let saved = try HuggingFaceCheckpoint.readConfig(directory: dir)
-        var mine = config, theirs = saved
-        mine.dropout = 0; theirs.dropout = 0; mine.initStd = 0; theirs.initStd = 0
-        guard mine == theirs else {
+        guard saved.sameArchitecture(as: config) else {
             throw TrainingError("\(dir): the checkpoint's model (n_layer \(saved.nLayer), n_head \(saved.nHead), n_embd \(saved.nEmbd), vocab \(saved.vocabSize), context \(saved.contextLength)) differs from the configured one (n_layer \(config.nLayer), n_head \(config.nHead), n_embd \(config.nEmbd), vocab \(config.vocabSize), context \(config.contextLength)); resume with the same [model] settings")
         }
         guard let data = FileManager.default.contents(atPath: dir + "/trainer_state.json") else {
