@@ -9,33 +9,38 @@ extension Trainer {
     /// allocated on first use), nil on every other rank. Every rank must call it.
     public func assembleFullModel() throws -> GPT? {
         guard dataParallel.rank == 0 else { return nil }
+        guard assemblesOnThisRank else { try sendCanonical(shard.parameters.base); return nil }
         let target = try assembled ?? GPT(config: config, pool: pool)
-        guard try gatherCanonical(shard.parameters.base, into: target.parameters) else { return nil }
         assembled = target
+        try receiveCanonical(shard.parameters.base, into: target.parameters)
         return target
     }
 
-    /// Sends this rank's canonical elements (`local`, in its ``ShardLayout``) to the replica's
-    /// logging rank, which places every rank's into `full` (the Hugging Face layout) and returns
-    /// true; false elsewhere. Point-to-point, so only the logging rank ever holds a full-sized buffer.
-    private func gatherCanonical(_ local: UnsafeMutablePointer<Float>, into full: FloatBuffer) throws -> Bool {
+    /// The replica rank that assembles: tensor rank 0 of the last stage (replica ranks are ordered
+    /// tp fastest, then stage, as in ``ParallelGroups``).
+    private var assemblyRoot: Int { (modelParallel.layout.stages - 1) * modelParallel.layout.tensorParallel }
+    private var assemblesOnThisRank: Bool { modelParallel.replica.rank == assemblyRoot }
+
+    /// Sends this rank's canonical elements (`local`, in its ``ShardLayout``) to the assembling rank.
+    /// Point-to-point, so only that rank ever holds a full-sized buffer.
+    private func sendCanonical(_ local: UnsafeMutablePointer<Float>) throws {
+        let L = modelParallel.layout
+        try modelParallel.replica.send(UnsafeBufferPointer(start: local, count: L.count), to: assemblyRoot, tag: 7)
+    }
+
+    /// On the assembling rank: places its own canonical elements and every other replica rank's
+    /// into `full` (the Hugging Face layout).
+    private func receiveCanonical(_ local: UnsafeMutablePointer<Float>, into full: FloatBuffer) throws {
         let mp = modelParallel, L = mp.layout, tp = L.tensorParallel
-        // Replica ranks are ordered tp fastest, then stage (ParallelGroups).
-        let root = (L.stages - 1) * tp
-        guard mp.replica.rank == root else {
-            try mp.replica.send(UnsafeBufferPointer(start: local, count: L.count), to: root, tag: 7)
-            return false
-        }
         full.zero(pool: pool)
         L.scatter(local, into: full.base)
-        for r in 0..<mp.replica.size where r != root {
+        for r in 0..<mp.replica.size where r != assemblyRoot {
             let theirs = ShardLayout(config: L.config, tensorParallel: tp, tensorRank: r % tp, stages: L.stages, stage: r / tp,
                                      virtualStages: L.virtualStages)
             let buffer = FloatBuffer(count: theirs.count)
             try mp.replica.receive(into: UnsafeMutableBufferPointer(start: buffer.base, count: theirs.count), from: r, tag: 7)
             theirs.scatter(buffer.base, into: full.base)
         }
-        return true
     }
 
     /// Mean loss per token over `batches` through the shards, dropout off (a collective over every
@@ -80,11 +85,17 @@ extension Trainer {
         }
         guard dp.rank == 0 else { return nil }
         let src = local ?? (optimizer.m, optimizer.v)
+        guard assemblesOnThisRank else {
+            try sendCanonical(src.m.base)
+            try sendCanonical(src.v.base)
+            return nil
+        }
         let count = ParameterLayout(config: config).count
-        let m = FloatBuffer(count: count), v = FloatBuffer(count: count)
-        let mine = try gatherCanonical(src.m.base, into: m)
-        _ = try gatherCanonical(src.v.base, into: v)
-        return mine ? (m, v) : nil
+        let full = assembledMoments ?? (FloatBuffer(count: count), FloatBuffer(count: count))
+        assembledMoments = full
+        try receiveCanonical(src.m.base, into: full.m)
+        try receiveCanonical(src.v.base, into: full.v)
+        return full
     }
 
     /// Resumes from checkpoint `step` of `store`: the weights into ``model`` (and the shard), the

@@ -66,8 +66,10 @@ public final class Trainer {
     let gradientShard: FloatBuffer?
     /// Walks the pipeline plan over the shard's chunks (made once, so its activation sets are reused).
     var pipelineStage: PipelineStage?
-    /// The whole model assembled for samples and checkpoints on the logging rank (allocated once).
+    /// The whole model and its Adam moments assembled for samples and checkpoints on the logging
+    /// rank (allocated once, on first use).
     var assembled: GPT?
+    var assembledMoments: (m: FloatBuffer, v: FloatBuffer)?
 
     /// A trainer for `config` on this rank's share of `parallel`'s layout, for micro-batches of
     /// `microBatch`. The shard starts at zero: call `shard.initializeWeights(seed:)`,
@@ -98,8 +100,7 @@ public final class Trainer {
 
     /// Takes this rank's share of `model`'s weights (a whole model, e.g. loaded from Hugging Face).
     public func load(weights model: GPT) throws {
-        guard model.config.nEmbd == config.nEmbd && model.config.nLayer == config.nLayer && model.config.nHead == config.nHead
-                && model.config.vocabSize == config.vocabSize && model.config.contextLength == config.contextLength else {
+        guard model.config.sameArchitecture(as: config) else {
             throw TrainingError("the weights are for another model shape than the trainer's")
         }
         shard.load(fullParameters: model.parameters.base)
