@@ -58,6 +58,50 @@ def make(name, c, outdir):
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
+    config = cfg.to_dict()
+    meta_cfg = {k: config[k] for k in ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions", "layer_norm_epsilon"]}
+    record(model, c, meta_cfg, os.path.join(outdir, f"{name}.safetensors"))
+
+
+def train(model, ids, targets, v, o):
+    """10 AdamW steps (two accumulated micro-batches, clipping, warm-up + cosine); per-step stats."""
+    named = list(model.named_parameters())
+    decay = [p for n, p in named if p.dim() >= 2]
+    no_decay = [p for n, p in named if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": o["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"], foreach=False)
+    losses, norms, lrs = [], [], []
+    half = ids.shape[0] // o["micro_batches"]
+    for step in range(o["steps"]):
+        lr = lr_at(step, o)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for k in range(o["micro_batches"]):
+            sl = slice(k * half, (k + 1) * half)
+            lg = model(ids[sl]).logits
+            l = F.cross_entropy(lg.reshape(-1, v), targets[sl].reshape(-1), ignore_index=-1)
+            (l / o["micro_batches"]).backward()
+            total += l.item() / o["micro_batches"]
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), o["grad_clip"])
+        opt.step()
+        losses.append(total)
+        norms.append(norm.item())
+        lrs.append(lr)
+    return losses, norms, lrs
+
+
+def record(model, c, meta_cfg, path, spread=False):
+    """Forward, backward and 10 AdamW steps of `model` on seeded ids; saves everything to `path`.
+
+    With `spread`, also the same 10 steps in float64 from the same start: `spread.<name>` is how far
+    PyTorch's own float32 weights end from its float64 ones (max |difference| over max |weight|).
+    AdamW divides by √v, so weights whose gradients are tiny amplify rounding noise; the tests
+    allow a tensor twice this spread when it exceeds their usual bound."""
+    import copy
+    twin = copy.deepcopy(model).double() if spread else None
     b, t, v = c["batch"], c["seq"], c["vocab_size"]
     ids = torch.randint(0, v, (b, t))
     targets = torch.randint(0, v, (b, t))
@@ -79,41 +123,19 @@ def make(name, c, outdir):
         out["grad." + n] = p.grad.detach().clone()
 
     o = OPTIM
-    decay = [p for n, p in named if p.dim() >= 2]
-    no_decay = [p for n, p in named if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": o["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"], foreach=False)
-    losses, norms, lrs = [], [], []
-    half = b // o["micro_batches"]
-    for step in range(o["steps"]):
-        lr = lr_at(step, o)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        total = 0.0
-        for k in range(o["micro_batches"]):
-            sl = slice(k * half, (k + 1) * half)
-            lg = model(ids[sl]).logits
-            l = F.cross_entropy(lg.reshape(-1, v), targets[sl].reshape(-1), ignore_index=-1)
-            (l / o["micro_batches"]).backward()
-            total += l.item() / o["micro_batches"]
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), o["grad_clip"])
-        opt.step()
-        losses.append(total)
-        norms.append(norm.item())
-        lrs.append(lr)
+    losses, norms, lrs = train(model, ids, targets, v, o)
+    if twin is not None:
+        train(twin, ids, targets, v, o)
+        for (n, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+            out["spread." + n] = ((p.detach().double() - q.detach()).abs().max() / q.detach().abs().max()).float().reshape(1)
     out["step_losses"] = torch.tensor(losses, dtype=torch.float32)
     out["step_grad_norms"] = torch.tensor(norms, dtype=torch.float32)
     out["step_lrs"] = torch.tensor(lrs, dtype=torch.float32)
     for n, p in named:
         out["final." + n] = p.detach().clone()
 
-    config = cfg.to_dict()
-    meta_cfg = {k: config[k] for k in ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions", "layer_norm_epsilon"]}
-    meta_cfg.update(batch=b, seq=t)
+    meta_cfg = dict(meta_cfg, batch=b, seq=t)
     out = {k: v.contiguous() for k, v in out.items()}
-    path = os.path.join(outdir, f"{name}.safetensors")
     save_file(out, path, metadata={"config": json.dumps(meta_cfg), "optim": json.dumps(o),
                                    "generator": f"torch {torch.__version__}"})
     print(f"wrote {path}: loss {loss.item():.6f}, 10-step losses {losses[0]:.4f} -> {losses[-1]:.4f}, "

@@ -125,6 +125,27 @@ else
     fail "single-process reference run with dropout" "$work/dropout_single.log"
 fi
 
+# Llama blocks (RMSNorm, rotary, SwiGLU, grouped-query attention: 4 query heads over 2 key/value
+# heads, so tp 2 splits the key/value heads too; untied lm_head) in the same layouts.
+llama=(--model.architecture llama --model.num_key_value_heads 2 --model.intermediate_size 48 --model.tie_word_embeddings false)
+if run llama_single 0 "${llama[@]}"; then
+    ok "llama single-process reference ($steps steps)"
+    for spec in "2 1 1 0 false" "1 2 1 0 false" "1 1 2 1 false" "2 2 2 1 false" "2 1 2 2 true"; do
+        read -r tp pp dp zero sp <<<"$spec"
+        np=$((tp * pp * dp)); name="llama_tp${tp}pp${pp}dp${dp}z${zero}${sp}"
+        label="llama tp $tp pp $pp dp $dp zero $zero$([ "$sp" = true ] && echo ", sequence parallel") (-np $np)"
+        if run "$name" "$np" "${llama[@]}" --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero" \
+               --parallel.sequence_parallel "$sp"; then
+            if line=$(python3 scripts/compare_runs.py "$work/llama_single" "$work/$name" "$steps" 2>&1); then ok "$label: $line"
+            else fail "$label: $line"; fi
+        else
+            fail "$label: exit status $?" "$work/$name.log"
+        fi
+    done
+else
+    fail "llama single-process reference run" "$work/llama_single.log"
+fi
+
 # Layout-independent checkpoints: save under one layout at step 10, resume under another to 20,
 # compare with the uninterrupted single process.
 resume_check() {  # NAME FROM_DIR FROM_LABEL NP [flags…]
@@ -159,6 +180,8 @@ bad() {  # LABEL PATTERN COMMAND…
 }
 bad "world size 3 for dp 2 is refused on every rank" "needs 2 ranks, but the world has 3" \
     "${mpi[@]}" -np 3 "$bin" train "${common[@]}" --logging.out_dir "$work/bad1" --parallel.dp 2
+bad "tp 4 with 2 key/value heads is refused" "num_key_value_heads % tp == 0" \
+    "${mpi[@]}" -np 4 "$bin" train "${common[@]}" "${llama[@]}" --logging.out_dir "$work/bad4" --parallel.tp 4
 bad "global batch 8 over dp 3 is refused" "global batch % \(dp · micro-batch\)" \
     "${mpi[@]}" -np 3 "$bin" train "${common[@]}" --logging.out_dir "$work/bad2"
 bad "mismatched configurations across ranks are refused" "differs from world rank 0" \

@@ -33,23 +33,24 @@ public final class DecodeSession {
     ///
     /// With `bf16Weights`, decode steps read bf16 copies of the matrices (half the memory traffic);
     /// round the model first (``GPT/roundWeightsToBF16()``) so prefill sees the same weights.
-    /// Needs `n_embd` to be a multiple of 32.
+    /// Needs `n_embd` and the qkv and MLP widths to be multiples of 32.
     public init(model: GPT, slots: Int = 1, capacity: Int? = nil, bf16Weights: Bool = false) throws {
         self.model = model
         let c = model.config.nEmbd, pool = model.pool
         guard slots > 0 else { throw ModelInputError("a decode session needs at least one slot, got \(slots)") }
         if bf16Weights {
-            guard BF16Matrix.canPack(cols: c) else {
-                throw ModelInputError("bf16 decoding needs n_embd to be a multiple of 32 (it is \(c)); use fp32 weights")
+            let widths = [c, model.config.qkvWidth, model.config.fcWidth]
+            guard widths.allSatisfy({ BF16Matrix.canPack(cols: $0) }) else {
+                throw ModelInputError("bf16 decoding needs n_embd, the qkv width and the MLP width to be multiples of 32 (they are \(widths)); use fp32 weights")
             }
-            packed = (0..<model.config.nLayer).map { PackedBlockWeights(model.blockWeights($0), channels: c, pool: pool) }
-            packedEmbedding = BF16Matrix(model.parameters.base + model.layout.wte, rows: model.config.vocabSize, cols: c, ld: c, pool: pool)
+            packed = (0..<model.config.nLayer).map { PackedBlockWeights(model.blockWeights($0), config: model.config, pool: pool) }
+            packedEmbedding = BF16Matrix(model.parameters.base + model.layout.lmHead, rows: model.config.vocabSize, cols: c, ld: c, pool: pool)
         } else {
             packed = nil; packedEmbedding = nil
         }
         cache = KVCache(config: model.config, slots: slots, capacity: capacity)
         layer = TransformerLayer(config: model.config, group: SingleRankCommunicator())
-        scratch = DecodeScratch(rows: slots, channels: c, capacity: cache.capacity, pool: pool)
+        scratch = DecodeScratch(rows: slots, config: model.config, capacity: cache.capacity, pool: pool)
         x = FloatBuffer(count: slots * c); ln = FloatBuffer(count: slots * c)
         lnMean = FloatBuffer(count: slots); lnRstd = FloatBuffer(count: slots)
         logits = FloatBuffer(count: slots * model.config.vocabSize)
@@ -85,15 +86,17 @@ public final class DecodeSession {
         guard t <= cache.capacity else {
             throw ModelInputError("prompt of \(t) tokens is longer than the context (\(cache.capacity)); shorten it or use truncation")
         }
-        let c = model.config.nEmbd, v = model.config.vocabSize, cap = cache.capacity
+        let c = model.config.nEmbd, kv = model.config.kvWidth, ld = model.config.qkvWidth
+        let v = model.config.vocabSize, cap = cache.capacity
         try ids.withUnsafeBufferPointer {
             try model.forward(ids: $0.baseAddress!, batch: slots.count, seqLen: t, lastPositionOnly: true) { l, a in
                 let keys = self.cache.keys(l), values = self.cache.values(l)
                 for (i, slot) in slots.enumerated() {
                     for pos in 0..<t {
-                        let row = a.qkv + (i * t + pos) * 3 * c, dst = (slot * cap + pos) * c
-                        (keys + dst).update(from: row + c, count: c)
-                        (values + dst).update(from: row + 2 * c, count: c)
+                        // Rows are [q | k | v]; the keys are already rotated (Llama).
+                        let row = a.qkv + (i * t + pos) * ld, dst = (slot * cap + pos) * kv
+                        (keys + dst).update(from: row + c, count: kv)
+                        (values + dst).update(from: row + c + kv, count: kv)
                     }
                 }
             }
@@ -123,20 +126,24 @@ public final class DecodeSession {
         let positions = slots.map { cache.lengths[$0] }
         let p = model.parameters.base, layout = model.layout
         for (i, tok) in tokens.enumerated() {
-            Residual.add(output: x.base + i * c, p + layout.wte + Int(tok) * c, p + layout.wpe + positions[i] * c, count: c, pool: .serial)
+            if let wpe = layout.wpe {
+                Residual.add(output: x.base + i * c, p + layout.wte + Int(tok) * c, p + wpe + positions[i] * c, count: c, pool: .serial)
+            } else {
+                (x.base + i * c).update(from: p + layout.wte + Int(tok) * c, count: c)
+            }
         }
         for l in 0..<cfg.nLayer {
             layer.decode(x.base, w: model.blockWeights(l), packed: packed?[l], cache: cache.view(l), slots: slots, positions: positions,
                          scratch: scratch, pool: pool)
         }
-        LayerNorm.forward(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: p + layout.lnfW,
-                          bias: p + layout.lnfB, rows: b, channels: c, eps: cfg.layerNormEpsilon, pool: pool)
+        layer.normalize(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: p + layout.lnfW,
+                        bias: layout.lnfB.map { p + $0 }, rows: b, pool: pool)
         if let packedEmbedding, b <= 4 {
             packedEmbedding.rowsTimesTransposed(y: logits.base, x: ln.base, rows: b, pool: pool)
         } else if b <= 4 {
-            Gemv.rowsTimesMatrixTransposed(y: logits.base, x: ln.base, m: p + layout.wte, rows: b, mRows: v, k: c, pool: pool)
+            Gemv.rowsTimesMatrixTransposed(y: logits.base, x: ln.base, m: p + layout.lmHead, rows: b, mRows: v, k: c, pool: pool)
         } else {
-            gemm(transB: true, m: b, n: v, k: c, a: ln.base, lda: c, b: p + layout.wte, ldb: c, beta: 0,
+            gemm(transB: true, m: b, n: v, k: c, a: ln.base, lda: c, b: p + layout.lmHead, ldb: c, beta: 0,
                  c: logits.base, ldc: v, pool: pool)
         }
         for s in slots { cache.lengths[s] += 1 }

@@ -5,12 +5,13 @@ import MonolithModel
 /// slot has its own length, so sequences of different lengths decode together, and a slot's
 /// prefix can be copied into another (a shared prompt computed once).
 ///
-/// Layout per layer: `K` then `V`, each `[slots, capacity, C]` with heads interleaved as in the
+/// Layout per layer: `K` then `V`, each `[slots, capacity, W]` with `W` the key width
+/// (`kv_heads · head_dim`: `C` without grouped-query attention) and heads interleaved as in the
 /// model's `qkv` rows, so prefill copies whole rows and decode appends one row per sequence.
 public final class KVCache {
     /// Sequences and positions the cache holds.
     public let slots: Int, capacity: Int
-    /// Model width.
+    /// Floats per position of one layer's keys (and values): `kv_heads · head_dim`.
     public let channels: Int
     /// Positions filled in each slot.
     public internal(set) var lengths: [Int]
@@ -21,15 +22,15 @@ public final class KVCache {
     public init(config: GPTConfig, slots: Int, capacity: Int? = nil) {
         self.slots = slots
         self.capacity = capacity ?? config.contextLength
-        channels = config.nEmbd
+        channels = config.kvWidth
         layers = config.nLayer
         lengths = [Int](repeating: 0, count: slots)
         buffer = FloatBuffer(count: 2 * layers * slots * self.capacity * channels)
     }
 
-    /// Keys of layer `l`: `[slots, capacity, C]`.
+    /// Keys of layer `l`: `[slots, capacity, W]`.
     public func keys(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l) * slots * capacity * channels }
-    /// Values of layer `l`: `[slots, capacity, C]`.
+    /// Values of layer `l`: `[slots, capacity, W]`.
     public func values(_ l: Int) -> UnsafeMutablePointer<Float> { buffer.base + (2 * l + 1) * slots * capacity * channels }
     /// Layer `l` as the block's decode step reads it.
     public func view(_ l: Int) -> LayerKVView { LayerKVView(keys: keys(l), values: values(l), capacity: capacity) }

@@ -3,7 +3,9 @@
 /// Layout follows Hugging Face GPT-2: `qkv` is `[B, T, 3·C]` with Q, K, V side by side and head
 /// `h` at columns `h·d ..< (h+1)·d` of each; the output is `[B, T, C]` with heads interleaved the
 /// same way. `C` here is the *local* width (`heads · d`), so a tensor-parallel shard runs this same
-/// code with fewer heads.
+/// code with fewer heads. With grouped-query attention (`kvHeads < heads`) the rows are
+/// `[Q (H·d) | K (H_kv·d) | V (H_kv·d)]` and query head `h` reads key/value head
+/// `h / (H / H_kv)`, as Llama's `repeat_kv`.
 ///
 /// Each (batch, head) pair is one task for the pool, computed with single-threaded GEMMs on row
 /// blocks of 64 so that the masked upper triangle is mostly skipped (62.5% of the full work at T=256).
@@ -19,11 +21,12 @@ public enum Attention {
     /// tensor-parallel rank's heads draw the same mask as in the whole model.
     public static func forward(output: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch b: Int, seqLen t: Int, heads nh: Int,
-                               headDim d: Int, dropout: Dropout = Dropout(p: 0, seed: 0),
+                               headDim d: Int, kvHeads: Int? = nil, dropout: Dropout = Dropout(p: 0, seed: 0),
                                maskHeads: (offset: Int, total: Int)? = nil,
                                scratch: UnsafeMutablePointer<Float>? = nil, pool: WorkerPool = .shared) {
         precondition(!dropout.isActive || scratch != nil, "attention dropout needs scratch (backward would apply a mask forward skipped)")
-        let c = nh * d, ld = 3 * c
+        let nkv = kvHeads ?? nh, group = nh / nkv
+        let c = nh * d, ld = (nh + 2 * nkv) * d
         let scale = 1 / Float(d).squareRoot()
         let blas = Blas.shared
         let pairs = b * nh
@@ -32,7 +35,7 @@ public enum Attention {
             guard tid < threads else { return }
             for pair in WorkerPool.chunk(tid, of: threads, count: pairs) {
                 let bi = pair / nh, h = pair % nh
-                let q = qkv + bi * t * ld + h * d, k = q + c, v = q + 2 * c
+                let q = qkv + bi * t * ld + h * d, k = qkv + bi * t * ld + c + (h / group) * d, v = k + nkv * d
                 let p = probs + pair * t * t
                 let o = output + bi * t * c + h * d
                 var i0 = 0
@@ -64,22 +67,27 @@ public enum Attention {
     /// Writes `dqkv` (`[B, T, 3·C]`, overwritten) from `doutput` (`[B, T, C]`).
     public static func backward(dqkv: UnsafeMutablePointer<Float>, doutput: UnsafePointer<Float>,
                                 qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                                batch b: Int, seqLen t: Int, heads nh: Int, headDim d: Int,
+                                batch b: Int, seqLen t: Int, heads nh: Int, headDim d: Int, kvHeads: Int? = nil,
                                 dropout: Dropout = Dropout(p: 0, seed: 0), maskHeads: (offset: Int, total: Int)? = nil,
                                 scratch: UnsafeMutablePointer<Float>, pool: WorkerPool = .shared) {
-        let c = nh * d, ld = 3 * c
+        let nkv = kvHeads ?? nh, group = nh / nkv
+        let c = nh * d, ld = (nh + 2 * nkv) * d
         let scale = 1 / Float(d).squareRoot()
         let blas = Blas.shared
-        let pairs = b * nh
-        let threads = min(pool.threadCount, pairs)
+        // One task per (batch, key/value head): the query heads sharing it add into its dK and dV
+        // in turn (β = 0 for the first, 1 after), so no two threads write the same rows.
+        let tasks = b * nkv
+        let threads = min(pool.threadCount, tasks)
         pool.run { tid in
             guard tid < threads else { return }
             let dp = scratch + tid * 2 * t * t
             let pd = dp + t * t
-            for pair in WorkerPool.chunk(tid, of: threads, count: pairs) {
-                let bi = pair / nh, h = pair % nh
-                let q = qkv + bi * t * ld + h * d, k = q + c, v = q + 2 * c
-                let dq = dqkv + bi * t * ld + h * d, dk = dq + c, dv = dq + 2 * c
+            for task in WorkerPool.chunk(tid, of: threads, count: tasks) {
+              for member in 0..<group {
+                let bi = task / nkv, kvh = task % nkv, h = kvh * group + member, pair = bi * nh + h
+                let kvBeta: Float = member == 0 ? 0 : 1
+                let q = qkv + bi * t * ld + h * d, k = qkv + bi * t * ld + c + kvh * d, v = k + nkv * d
+                let dq = dqkv + bi * t * ld + h * d, dk = dqkv + bi * t * ld + c + kvh * d, dv = dk + nkv * d
                 let p = probs + pair * t * t
                 let dout = doutput + bi * t * c + h * d
                 var pUsed = p
@@ -94,7 +102,7 @@ public enum Attention {
                     let j1 = min(t, j0 + block)
                     blas.sgemm(transA: true, transB: false, m: j1 - j0, n: d, k: t - j0,
                                a: pUsed + j0 * t + j0, lda: t, b: dout + j0 * c, ldb: c,
-                               beta: 0, c: dv + j0 * ld, ldc: ld)
+                               beta: kvBeta, c: dv + j0 * ld, ldc: ld)
                     j0 = j1
                 }
                 // dP = dO · Vᵀ (lower triangle, by row blocks), then through dropout and softmax.
@@ -125,9 +133,10 @@ public enum Attention {
                     let j1 = min(t, j0 + block)
                     blas.sgemm(transA: true, transB: false, m: j1 - j0, n: d, k: t - j0, alpha: scale,
                                a: dp + j0 * t + j0, lda: t, b: q + j0 * ld, ldb: ld,
-                               beta: 0, c: dk + j0 * ld, ldc: ld)
+                               beta: kvBeta, c: dk + j0 * ld, ldc: ld)
                     j0 = j1
                 }
+              }
             }
         }
     }

@@ -6,9 +6,9 @@ public struct ModelInputError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A GPT-2 decoder (`GPT2LMHeadModel`): its shape, its weights in one flat buffer laid out by
-/// ``ParameterLayout`` (Hugging Face names and order), Hugging Face I/O, initialization, and the
-/// inference forward pass (logits, loss, the prefill of decoding).
+/// A decoder-only transformer, GPT-2 (`GPT2LMHeadModel`) or Llama (`LlamaForCausalLM`): its
+/// shape, its weights in one flat buffer laid out by ``ParameterLayout``, Hugging Face and GGUF
+/// I/O, initialization, and the inference forward pass (logits, loss, the prefill of decoding).
 ///
 /// Training does not run here: a ``ModelShard`` holds the trainable parameters, gradients and the
 /// forward/backward of one rank's share (with one rank, the whole model), and both run the one
@@ -29,6 +29,9 @@ public final class GPT {
     public let parameters: FloatBuffer
     /// The pool kernels run on.
     public let pool: WorkerPool
+    /// Beginning- and end-of-text token ids, when the file the model came from names them
+    /// (GGUF metadata); written to `config.json` on save.
+    public var specialTokens: (bos: Int?, eos: Int?)?
     /// The block, on a group of one rank (inference never splits the model).
     let layer: TransformerLayer
     /// Working memory of ``forward(ids:targets:batch:seqLen:lastPositionOnly:eachLayer:)``, sized
@@ -88,8 +91,8 @@ public final class GPT {
         let w = reserve(batch: b, seqLen: t)
         let c = config.nEmbd, v = config.vocabSize, n = b * t, p = parameters.base
         let a = w.layer
-        Embedding.forward(output: a.res2, ids: ids, wte: p + layout.wte, wpe: p + layout.wpe, batch: b, seqLen: t, channels: c,
-                          pool: pool)
+        Embedding.forward(output: a.res2, ids: ids, wte: p + layout.wte, wpe: layout.wpe.map { p + $0 }, batch: b, seqLen: t,
+                          channels: c, pool: pool)
         for l in 0..<config.nLayer {
             // In place: the block reads its input (res2) only before it overwrites it. `try!`: a
             // single-rank group has no peer to fail.
@@ -104,10 +107,10 @@ public final class GPT {
         } else {
             lnIn = UnsafePointer(a.res2)
         }
-        LayerNorm.forward(output: w.lnf, mean: w.lnfMean, rstd: w.lnfRstd, input: lnIn, weight: p + layout.lnfW,
-                          bias: p + layout.lnfB, rows: rows, channels: c, eps: config.layerNormEpsilon, pool: pool)
-        // lm_head is tied to wte: logits = lnf · wteᵀ.
-        gemm(transB: true, m: rows, n: v, k: c, a: w.lnf, lda: c, b: p + layout.wte, ldb: c, beta: 0, c: w.logits, ldc: v, pool: pool)
+        layer.normalize(output: w.lnf, mean: w.lnfMean, rstd: w.lnfRstd, input: lnIn, weight: p + layout.lnfW,
+                        bias: layout.lnfB.map { p + $0 }, rows: rows, pool: pool)
+        // logits = lnf · lm_headᵀ (lm_head is wte when tied).
+        gemm(transB: true, m: rows, n: v, k: c, a: w.lnf, lda: c, b: p + layout.lmHead, ldb: c, beta: 0, c: w.logits, ldc: v, pool: pool)
         guard let targets else { return nil }
         let (sum, count) = CrossEntropy.forward(losses: w.losses, logSumExp: w.logSumExp, logits: w.logits, targets: targets,
                                                 rows: n, vocab: v, stride: v, pool: pool)

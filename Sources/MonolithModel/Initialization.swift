@@ -30,7 +30,8 @@ public struct CounterNormal: Sendable {
 extension GPT {
     /// GPT-2 initialization as in `GPT2PreTrainedModel._init_weights`: weights ~ N(0, std),
     /// residual output projections (`attn.c_proj`, `mlp.c_proj`) ~ N(0, std/√(2·n_layer)),
-    /// biases 0, LayerNorm weights 1.
+    /// biases 0, LayerNorm weights 1. Llama's (`LlamaPreTrainedModel`): every matrix ~ N(0, std),
+    /// RMSNorm weights 1.
     public func initializeWeights(seed: UInt64) {
         let base = parameters.base, config = config
         for (stream, spec) in layout.tensors.enumerated() {
@@ -46,13 +47,14 @@ extension GPT {
     /// model-parallel shard can initialize its own slices and get exactly the whole model's values.
     public static func initialize(_ spec: TensorSpec, stream: Int, elements: Range<Int>, into out: UnsafeMutablePointer<Float>,
                                   config: GPTConfig, seed: UInt64) {
-        if spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight") || spec.name.hasSuffix("ln_f.weight") {
+        if spec.shape.count == 1 && (spec.name.hasSuffix("ln_1.weight") || spec.name.hasSuffix("ln_2.weight")
+                                     || spec.name.hasSuffix("ln_f.weight") || spec.name.hasSuffix("norm.weight")) {
             out.update(repeating: 1, count: elements.count)
         } else if spec.shape.count == 1 {
             out.update(repeating: 0, count: elements.count)
         } else {
             let sampler = CounterNormal(seed: seed)
-            let std = spec.name.hasSuffix("c_proj.weight") ? config.initStd / (2 * Float(config.nLayer)).squareRoot() : config.initStd
+            let std = !config.isLlama && spec.name.hasSuffix("c_proj.weight") ? config.initStd / (2 * Float(config.nLayer)).squareRoot() : config.initStd
             for (k, i) in elements.enumerated() { out[k] = std * sampler.sample(stream: stream, index: i) }
         }
     }

@@ -189,8 +189,13 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
         if model.nEmbd % tp != 0 {
             throw LayoutError(constraint: "n_embd % tp == 0", detail: "n_embd \(model.nEmbd) cannot be split evenly over tp = \(tp)")
         }
-        if (4 * model.nEmbd) % tp != 0 {
-            throw LayoutError(constraint: "4·n_embd % tp == 0", detail: "the MLP width \(4 * model.nEmbd) cannot be split evenly over tp = \(tp)")
+        if model.kvHeads % tp != 0 {
+            throw LayoutError(constraint: "num_key_value_heads % tp == 0",
+                              detail: "\(model.kvHeads) key/value heads cannot be split evenly over tp = \(tp)")
+        }
+        if model.intermediateSize % tp != 0 {
+            throw LayoutError(constraint: "MLP width % tp == 0",
+                              detail: "the MLP width \(model.intermediateSize) cannot be split evenly over tp = \(tp)")
         }
         if virtualStages > 1 && pp == 1 {
             throw LayoutError(constraint: "virtual stages > 1 needs pp > 1", detail: "virtual stages is \(virtualStages) with pp = 1")
@@ -209,7 +214,7 @@ public struct ProcessGrid: Sendable, Equatable, CustomStringConvertible {
                               detail: "\(microBatches) micro-batches per replica is not a multiple of pp = \(pp)")
         }
         let padded = VocabShard.paddedVocabulary(model.vocabSize, tensorParallel: tp, multiple: vocabularyMultiple)
-        return ShardShape(headsPerRank: model.nHead / tp, widthPerRank: model.nEmbd / tp, mlpWidthPerRank: 4 * model.nEmbd / tp,
+        return ShardShape(headsPerRank: model.nHead / tp, widthPerRank: model.nEmbd / tp, mlpWidthPerRank: model.intermediateSize / tp,
                           paddedVocabulary: padded, vocabularyPerRank: padded / tp,
                           layersPerChunk: model.nLayer / (pp * virtualStages), microBatches: microBatches)
     }

@@ -59,8 +59,19 @@ public final class TrainingJob {
         // Tokenizer and data.
         let (tok, source, files) = try Self.makeData(config: config, assets: assets, log: rankLog)
         tokenizer = tok; data = source; tokenizerFiles = files
-        // Model.
-        let gptConfig = config.model.gptConfig(vocabSize: tok.vocabularySize)
+        // Model: the [model] section's shape, or the architecture and shape of `init_from`.
+        var gptConfig = config.model.gptConfig(vocabSize: tok.vocabularySize)
+        var initial: GPT? = nil
+        if !config.model.initFrom.isEmpty {
+            let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
+            gptConfig = loaded.config
+            gptConfig.dropout = config.model.dropout
+            if config.model.contextLength > gptConfig.contextLength {
+                throw ConfigError(field: "model.context_length",
+                                  "\(config.model.contextLength) exceeds the context of \(config.model.initFrom) (\(gptConfig.contextLength))")
+            }
+            initial = loaded
+        }
         if gptConfig.vocabSize < tok.vocabularySize {
             throw ConfigError(field: "model.vocab_size", "\(gptConfig.vocabSize) is smaller than the tokenizer's vocabulary (\(tok.vocabularySize))")
         }
@@ -85,14 +96,11 @@ public final class TrainingJob {
         trainer.dropoutSeed = config.training.seed
         // Each rank holds only its shard: it initializes its own slices (the values are functions of
         // seed, tensor and element), or takes them from `init_from`, read once and dropped.
-        if config.model.initFrom.isEmpty {
-            trainer.initializeWeights(seed: config.training.seed)
+        if let initial {
+            try trainer.load(weights: initial)
+            log("init_from \(config.model.initFrom): \(initial.config.architecture) model, \(initial.parameterCount) parameters")
         } else {
-            let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
-            guard loaded.config.sameArchitecture(as: gptConfig) else {
-                throw TrainingError("\(config.model.initFrom): its config.json does not match [model]")
-            }
-            try trainer.load(weights: loaded)
+            trainer.initializeWeights(seed: config.training.seed)
         }
         if world != nil {
             let mem = runtime.dataParallel.memoryPerRank, full = ParameterLayout(config: gptConfig).count

@@ -68,7 +68,7 @@ struct TransformerLayerTests {
             try layer.backward(dresidual: dres.base, input: x.base, w: BlockTensors(base: weights.base, offsets: o),
                                g: BlockTensors(base: grads.base, offsets: o), a: acts, temps: temps, pool: pool)
             // Only the block's tensors: the embeddings and final LayerNorm are not part of it.
-            let blockRange = o.ln1w..<(o.fcProjB + c)
+            let blockRange = o.ln1w..<(o.fcProjB! + c)
             return (y, dres.toArray(), Array(grads.toArray()[blockRange]), Array(expected.toArray()[blockRange]))
         }
         for r in results {

@@ -8,7 +8,7 @@ import Testing
 /// schedule, AdamW with decay on 2-D weights) against `torch.optim.AdamW` on the same model.
 @Suite("Training steps match PyTorch")
 struct TrainingReferenceTests {
-    static let names = ["small", "two_heads", "odd_width"]
+    static let names = ["small", "two_heads", "odd_width", "gqa_tied", "untied", "mha"]
 
     struct Optim: Decodable {
         let lr, min_lr: Float
@@ -18,7 +18,7 @@ struct TrainingReferenceTests {
 
     static func fixture(_ name: String) throws -> (SafeTensorsFile, GPTConfig, Optim, Int, Int) {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/gpt2/\(name).safetensors")
+            .appendingPathComponent("Fixtures/\(["gqa_tied", "untied", "mha"].contains(name) ? "llama" : "gpt2")/\(name).safetensors")
         let file = try SafeTensorsFile(path: url.path)
         let cfgData = Data(file.metadata["config"]!.utf8)
         let meta = try JSONSerialization.jsonObject(with: cfgData) as! [String: Any]
@@ -52,18 +52,22 @@ struct TrainingReferenceTests {
         }
         let c = config.nEmbd
         let model = try #require(try trainer.assembleFullModel())
-        for spec in model.layout.tensors {
-            let ref = try file.floats("final." + spec.name)
+        for t in GPT.huggingFaceTensors(of: model.parameters.base, config: config) {
+            let ref = try file.floats("final." + t.name)
             var maxDiff: Float = 0, maxRef: Float = 0
-            for i in 0..<spec.count {
+            for i in 0..<t.values.count {
                 // The key bias has an exactly zero true gradient (a constant added to every score of a
                 // softmax row cancels), so both sides feed Adam pure rounding noise of ~1e-9, which it
                 // normalizes into lr-sized steps. Those elements cannot agree and are not compared.
-                if spec.name.hasSuffix("attn.c_attn.bias"), (c..<(2 * c)).contains(i) { continue }
-                maxDiff = max(maxDiff, abs(model.parameters.base[spec.offset + i] - ref[i]))
+                if t.name.hasSuffix("attn.c_attn.bias"), (c..<(2 * c)).contains(i) { continue }
+                maxDiff = max(maxDiff, abs(t.values[i] - ref[i]))
                 maxRef = max(maxRef, abs(ref[i]))
             }
-            #expect(maxDiff / maxRef < 1e-4, "\(spec.name): final weights differ by \(maxDiff / maxRef) of max")
+            // Where the fixture measured PyTorch's own float32-vs-float64 spread (Llama), a tensor
+            // may differ by twice that when it exceeds 1e-4 (AdamW amplifies rounding noise).
+            let spread = file.entries["spread." + t.name] != nil ? try file.floats("spread." + t.name)[0] : 0
+            let bound = max(1e-4, 2 * spread)
+            #expect(maxDiff / maxRef < bound, "\(t.name): final weights differ by \(maxDiff / maxRef) of max (bound \(bound))")
         }
     }
 

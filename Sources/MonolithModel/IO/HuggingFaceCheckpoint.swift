@@ -28,8 +28,9 @@ public enum HuggingFaceCheckpoint {
         } catch let e as ModelInputError { throw e } catch {
             throw ModelInputError("\(path): invalid JSON: \(error.localizedDescription)")
         }
+        if let t = json["model_type"] as? String, t == "llama" { return try LlamaConfigReader.read(json, path: path) }
         if let t = json["model_type"] as? String, t != "gpt2" {
-            throw ModelInputError("\(path): model_type is '\(t)'; Monolith reads GPT-2 models (model_type \"gpt2\")")
+            throw ModelInputError("\(path): model_type is '\(t)'; Monolith reads \"gpt2\" and \"llama\" models")
         }
         if let act = json["activation_function"] as? String, !["gelu_new", "gelu_pytorch_tanh", "gelu_fast"].contains(act) {
             throw ModelInputError("\(path): activation_function '\(act)' is not supported (only the tanh GELU, \"gelu_new\")")
@@ -51,9 +52,11 @@ public enum HuggingFaceCheckpoint {
         return config
     }
 
-    /// The `config.json` Hugging Face writes for `GPT2LMHeadModel` with this shape.
-    public static func configJSON(_ c: GPTConfig, dtype: SafeTensorsDType) -> Data {
+    /// The `config.json` Hugging Face writes for `GPT2LMHeadModel` (or `LlamaForCausalLM`) with
+    /// this shape; `special` adds `bos_token_id`/`eos_token_id`.
+    public static func configJSON(_ c: GPTConfig, dtype: SafeTensorsDType, special: (bos: Int?, eos: Int?)? = nil) -> Data {
         let torchDtype = dtype == .f16 ? "float16" : dtype == .bf16 ? "bfloat16" : "float32"
+        if c.isLlama { return LlamaConfigReader.json(c, torchDtype: torchDtype, bos: special?.bos, eos: special?.eos) }
         var obj: [String: Any] = [
             "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
             "n_layer": c.nLayer, "n_head": c.nHead, "n_embd": c.nEmbd, "n_positions": c.contextLength,
@@ -78,6 +81,10 @@ extension GPT {
         }
         let file = try SafeTensorsFile(path: path)
         let model = try GPT(config: config, pool: pool)
+        if config.isLlama {
+            try model.loadParameters(from: file)
+            return model
+        }
         if file.entries["transformer.wte.weight"] != nil {
             try model.loadParameters(from: file)
         } else if file.entries["wte.weight"] != nil {
@@ -93,12 +100,26 @@ extension GPT {
     /// `tokenizerDirectory`. Each file is replaced atomically.
     public func saveHuggingFace(directory: String, dtype: SafeTensorsDType = .f32, tokenizerDirectory: String? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let tensors = layout.tensors.map { spec in
-            SafeTensorsWriter.Tensor(name: spec.name, shape: spec.shape,
-                                     values: UnsafeBufferPointer(parameters[spec.offset, spec.count]), dtype: dtype)
+        // Llama's tensors are split and transposed into Hugging Face's layout first (same count).
+        let external = config.isLlama ? FloatBuffer(count: layout.count) : nil
+        var tensors: [SafeTensorsWriter.Tensor] = []
+        var cursor = 0
+        for spec in layout.tensors {
+            guard let external else {
+                tensors.append(SafeTensorsWriter.Tensor(name: spec.name, shape: spec.shape,
+                                                        values: UnsafeBufferPointer(parameters[spec.offset, spec.count]), dtype: dtype))
+                continue
+            }
+            for part in LlamaTensorMap.parts(of: spec, config: config) {
+                let n = part.shape.reduce(1, *)
+                LlamaTensorMap.gather(parameters.base + spec.offset, part: part, spec: spec, into: external.base + cursor)
+                tensors.append(SafeTensorsWriter.Tensor(name: part.name, shape: part.shape, values: UnsafeBufferPointer(external[cursor, n]),
+                                                        dtype: dtype))
+                cursor += n
+            }
         }
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory + "/model.safetensors")
-        try AtomicFile.write(HuggingFaceCheckpoint.configJSON(config, dtype: dtype), to: directory + "/config.json")
+        try AtomicFile.write(HuggingFaceCheckpoint.configJSON(config, dtype: dtype, special: specialTokens), to: directory + "/config.json")
         if let tok = tokenizerDirectory {
             for name in HuggingFaceCheckpoint.tokenizerFiles {
                 let src = tok + "/" + name

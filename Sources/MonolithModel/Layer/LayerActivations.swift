@@ -15,8 +15,9 @@ public final class LayerActivations {
     /// The shape it was made for.
     public let capacity: (batch: Int, seqLen: Int)
     let buffer: FloatBuffer
-    /// `[n,C]` LayerNorm outputs and residual stream (`[n/tp, C]` rows with sequence parallelism);
-    /// `[n,3w]`, `[n,w]`, `[n,4w]` local.
+    /// `[n,C]` norm outputs and residual stream (`[n/tp, C]` rows with sequence parallelism);
+    /// local `[n, q+2kv]` qkv, `[n,w]` attention output, `[n, fc]` MLP pre-activation (`[gate | up]`
+    /// for Llama) and `[n, I/tp]` activation.
     public let ln1, ln1Mean, ln1Rstd, qkv, probs, atty, res1, ln2, ln2Mean, ln2Rstd, fch, fchGelu, res2: UnsafeMutablePointer<Float>
     /// Whether `probs` is this set's own (false: recomputed in backward).
     public let keepsProbabilities: Bool
@@ -34,8 +35,9 @@ public final class LayerActivations {
         precondition(!sequenceParallel || (b * t) % tp == 0, "sequence parallelism needs B·T divisible by tp")
         batch = b; seqLen = t; capacity = (b, t); keepsProbabilities = keepProbabilities; self.sequenceParallel = sequenceParallel
         let n = b * t, c = config.nEmbd, w = c / tp, h = config.nHead / tp, rows = sequenceParallel ? n / tp : n
-        let sizes = [n * c, rows, rows, 3 * n * w, keepProbabilities ? b * h * t * t : 0, n * w, rows * c, n * c, rows, rows,
-                     4 * n * w, 4 * n * w, rows * c]
+        let qkvCols = config.qkvWidth / tp, fcCols = config.fcWidth / tp, hiddenCols = config.intermediateSize / tp
+        let sizes = [n * c, rows, rows, n * qkvCols, keepProbabilities ? b * h * t * t : 0, n * w, rows * c, n * c, rows, rows,
+                     n * fcCols, n * hiddenCols, rows * c]
         buffer = FloatBuffer(count: sizes.map(alignedCount).reduce(0, +))
         let p = buffer.carve(sizes)
         ln1 = p[0]; ln1Mean = p[1]; ln1Rstd = p[2]; qkv = p[3]; probs = keepProbabilities ? p[4] : temps.probs; atty = p[5]
@@ -58,21 +60,22 @@ public final class LayerActivations {
 /// buffer where a dropout branch is formed or sequence parallelism gathers the residual stream.
 public final class LayerTemporaries {
     let buffer: FloatBuffer
-    /// `[n,C]`, `[n,3w]`, `[n,w]`, `[n,4w]` gradients, per-thread kernel scratch, `[B,H/tp,T,T]`,
-    /// `[n,C]` and `[n/tp,C]`.
-    public let dln, dqkv, datty, dfch, attnScratch, lnScratch, probs, full, dlnRows: UnsafeMutablePointer<Float>
+    /// `[n,C]`, `[n,q+2kv]`, `[n,w]`, `[n,fc]` gradients, per-thread kernel scratch, `[B,H/tp,T,T]`,
+    /// `[n,C]`, `[n/tp,C]`, and (Llama) the `[n, I/tp]` gradient of the SwiGLU output.
+    public let dln, dqkv, datty, dfch, attnScratch, lnScratch, probs, full, dlnRows, dact: UnsafeMutablePointer<Float>
 
     /// Temporaries for `batch × seqLen` tokens; the probability scratch only with
     /// `probabilityScratch` (selective recompute).
     public init(config: GPTConfig, batch b: Int, seqLen t: Int, tensorParallel tp: Int = 1, probabilityScratch: Bool = false,
                 pool: WorkerPool) {
         let n = b * t, c = config.nEmbd, w = c / tp, h = config.nHead / tp
-        let sizes = [n * c, 3 * n * w, n * w, 4 * n * w, Attention.scratchCount(seqLen: t, pool: pool),
-                     LayerNorm.scratchCount(channels: c, pool: pool), probabilityScratch ? b * h * t * t : 0, n * c, n * c / tp + 1]
+        let sizes = [n * c, n * config.qkvWidth / tp, n * w, n * config.fcWidth / tp, Attention.scratchCount(seqLen: t, pool: pool),
+                     LayerNorm.scratchCount(channels: c, pool: pool), probabilityScratch ? b * h * t * t : 0, n * c, n * c / tp + 1,
+                     config.isLlama ? n * config.intermediateSize / tp : 0]
         buffer = FloatBuffer(count: sizes.map(alignedCount).reduce(0, +))
         let p = buffer.carve(sizes)
         dln = p[0]; dqkv = p[1]; datty = p[2]; dfch = p[3]; attnScratch = p[4]; lnScratch = p[5]; probs = p[6]
-        full = p[7]; dlnRows = p[8]
+        full = p[7]; dlnRows = p[8]; dact = p[9]
     }
 
     /// Bytes held.

@@ -1,7 +1,8 @@
 import MonolithKernels
 
-/// Where one decode step reads and writes a layer's keys and values: `[slots, capacity, C]` each,
-/// heads interleaved as in the `qkv` rows, so a prompt's rows are copied whole.
+/// Where one decode step reads and writes a layer's keys and values: `[slots, capacity, W]` each
+/// (`W = kv_heads · head_dim`), heads interleaved as in the `qkv` rows, so a prompt's rows are
+/// copied whole.
 public struct LayerKVView {
     /// Keys and values of this layer.
     public let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
@@ -18,17 +19,18 @@ public struct LayerKVView {
 public struct PackedBlockWeights {
     public let qkv, attnProj, fc, fcProj: BF16Matrix
 
-    /// Packs block `w` of width `c`.
-    public init(_ w: BlockTensors, channels c: Int, pool: WorkerPool) {
-        qkv = BF16Matrix(w.qkvw, rows: c, cols: 3 * c, ld: 3 * c, pool: pool)
+    /// Packs block `w` of `config`'s shape.
+    public init(_ w: BlockTensors, config: GPTConfig, pool: WorkerPool) {
+        let c = config.nEmbd, q = config.qkvWidth, f = config.fcWidth, h = config.intermediateSize
+        qkv = BF16Matrix(w.qkvw, rows: c, cols: q, ld: q, pool: pool)
         attnProj = BF16Matrix(w.attnProjW, rows: c, cols: c, ld: c, pool: pool)
-        fc = BF16Matrix(w.fcW, rows: c, cols: 4 * c, ld: 4 * c, pool: pool)
-        fcProj = BF16Matrix(w.fcProjW, rows: 4 * c, cols: c, ld: c, pool: pool)
+        fc = BF16Matrix(w.fcW, rows: c, cols: f, ld: f, pool: pool)
+        fcProj = BF16Matrix(w.fcProjW, rows: h, cols: c, ld: c, pool: pool)
     }
 }
 
-/// Working rows of a decode step for up to `rows` sequences: `[R,C]` LayerNorm output and
-/// attention output, `[R,3C]` qkv, `[R,4C]` MLP, LayerNorm statistics, and per-thread scores.
+/// Working rows of a decode step for up to `rows` sequences: `[R,C]` norm output and attention
+/// output, `[R, C+2W]` qkv, `[R, fc]` and `[R, I]` MLP, norm statistics, and per-thread scores.
 public final class DecodeScratch {
     /// One allocation per vector, unlike the activation sets: these rows are rewritten by the
     /// GEMVs once per 4 weight rows, and vectors carved back to back can sit a multiple of 4 KiB
@@ -38,10 +40,12 @@ public final class DecodeScratch {
     /// Sequences and cache positions it was sized for.
     public let rows: Int, capacity: Int
 
-    /// Scratch for `rows` sequences of a model of width `channels`, over caches of `capacity`.
-    public init(rows: Int, channels c: Int, capacity: Int, pool: WorkerPool) {
+    /// Scratch for `rows` sequences of `config`'s model, over caches of `capacity`.
+    public init(rows: Int, config: GPTConfig, capacity: Int, pool: WorkerPool) {
         self.rows = rows; self.capacity = capacity
-        buffers = [rows * c, 3 * rows * c, rows * c, 4 * rows * c, 4 * rows * c, rows, rows, pool.threadCount * capacity]
+        let c = config.nEmbd
+        buffers = [rows * c, rows * config.qkvWidth, rows * c, rows * config.fcWidth, rows * config.intermediateSize, rows, rows,
+                   pool.threadCount * capacity]
             .map { FloatBuffer(count: $0) }
         let p = buffers.map(\.base)
         ln = p[0]; qkv = p[1]; atty = p[2]; fch = p[3]; fchGelu = p[4]; mean = p[5]; rstd = p[6]; scores = p[7]
@@ -62,24 +66,24 @@ extension TransformerLayer {
     public func decode(_ x: UnsafeMutablePointer<Float>, w: BlockTensors, packed: PackedBlockWeights?, cache: LayerKVView,
                        slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
         precondition(alone, "decoding runs on a single rank")
-        let b = slots.count, c = channels
-        LayerNorm.forward(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln1w, bias: w.ln1b, rows: b,
-                          channels: c, eps: eps, pool: pool)
-        Self.decodeLinear(s.qkv, s.ln, w.qkvw, packed?.qkv, bias: w.qkvb, rows: b, k: c, n: 3 * c, accumulate: false, pool: pool)
+        let b = slots.count, c = channels, ld = qkvWidth, kv = localKVHeads * headDim
+        normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln1w, bias: w.ln1b, rows: b, pool: pool)
+        Self.decodeLinear(s.qkv, s.ln, w.qkvw, packed?.qkv, bias: w.qkvb, rows: b, k: c, n: ld, accumulate: false, pool: pool)
         for (i, slot) in slots.enumerated() {
-            let dst = (slot * cache.capacity + positions[i]) * c
-            (cache.keys + dst).update(from: s.qkv + i * 3 * c + c, count: c)
-            (cache.values + dst).update(from: s.qkv + i * 3 * c + 2 * c, count: c)
+            let row = s.qkv + i * ld
+            rope?.rotate(row, heads: heads + kvHeads, position: positions[i])
+            let dst = (slot * cache.capacity + positions[i]) * kv
+            (cache.keys + dst).update(from: row + c, count: kv)
+            (cache.values + dst).update(from: row + c + kv, count: kv)
         }
         attendOverCache(cache, slots: slots, positions: positions, scratch: s, pool: pool)
-        Residual.copyAddingBias(output: x, input: x, bias: w.attnProjB, rows: b, cols: c, pool: pool)
+        if let bias = w.attnProjB { Residual.copyAddingBias(output: x, input: x, bias: bias, rows: b, cols: c, pool: pool) }
         Self.decodeLinear(x, s.atty, w.attnProjW, packed?.attnProj, bias: nil, rows: b, k: c, n: c, accumulate: true, pool: pool)
-        LayerNorm.forward(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln2w, bias: w.ln2b, rows: b,
-                          channels: c, eps: eps, pool: pool)
-        Self.decodeLinear(s.fch, s.ln, w.fcW, packed?.fc, bias: nil, rows: b, k: c, n: 4 * c, accumulate: false, pool: pool)
-        GELU.forward(output: s.fchGelu, input: s.fch, bias: w.fcB, rows: b, cols: 4 * c, pool: pool)
-        Residual.copyAddingBias(output: x, input: x, bias: w.fcProjB, rows: b, cols: c, pool: pool)
-        Self.decodeLinear(x, s.fchGelu, w.fcProjW, packed?.fcProj, bias: nil, rows: b, k: 4 * c, n: c, accumulate: true, pool: pool)
+        normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln2w, bias: w.ln2b, rows: b, pool: pool)
+        Self.decodeLinear(s.fch, s.ln, w.fcW, packed?.fc, bias: nil, rows: b, k: c, n: fcWidth, accumulate: false, pool: pool)
+        activation(output: s.fchGelu, input: s.fch, bias: w.fcB, rows: b, pool: pool)
+        if let bias = w.fcProjB { Residual.copyAddingBias(output: x, input: x, bias: bias, rows: b, cols: c, pool: pool) }
+        Self.decodeLinear(x, s.fchGelu, w.fcProjW, packed?.fcProj, bias: nil, rows: b, k: hidden, n: c, accumulate: true, pool: pool)
     }
 
     /// `out (+)= input · W (+ bias)`, reading the bf16 copy of `W` when there is one and few rows
@@ -98,7 +102,7 @@ extension TransformerLayer {
 
     /// Single-query attention of each row's newest position over its slot, one (row, head) per task.
     func attendOverCache(_ cache: LayerKVView, slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
-        let c = channels, nh = heads, d = headDim, cap = cache.capacity
+        let c = channels, nh = heads, d = headDim, cap = cache.capacity, ld = qkvWidth, kv = kvHeads * d, group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
         let tasks = slots.count * nh
         let threads = min(pool.threadCount, tasks)
@@ -109,13 +113,13 @@ extension TransformerLayer {
                     let sc = s.scores + tid * s.capacity
                     for task in WorkerPool.chunk(tid, of: threads, count: tasks) {
                         let i = task / nh, h = task % nh, n = positions[i] + 1
-                        let qh = s.qkv + i * 3 * c + h * d
-                        let kBase = cache.keys + slots[i] * cap * c + h * d, vBase = cache.values + slots[i] * cap * c + h * d
-                        for j in 0..<n { sc[j] = scale * dot(qh, kBase + j * c, d) }
+                        let qh = s.qkv + i * ld + h * d, kvh = h / group
+                        let kBase = cache.keys + slots[i] * cap * kv + kvh * d, vBase = cache.values + slots[i] * cap * kv + kvh * d
+                        for j in 0..<n { sc[j] = scale * dot(qh, kBase + j * kv, d) }
                         Softmax.row(sc, count: n)
                         let o = s.atty + i * c + h * d
                         o.update(repeating: 0, count: d)
-                        for j in 0..<n { axpy(sc[j], vBase + j * c, o, d) }
+                        for j in 0..<n { axpy(sc[j], vBase + j * kv, o, d) }
                     }
                 }
             }

@@ -48,7 +48,7 @@ public final class ChunkActivations {
     }
 }
 
-/// Final LayerNorm, the tied vocab-parallel `lm_head` and the loss of one micro-batch.
+/// Final norm, the vocab-parallel `lm_head` (tied or not) and the loss of one micro-batch.
 final class HeadActivations {
     let buffer: FloatBuffer
     let input, lnf, mean, rstd, logits, losses, lse, dln: UnsafeMutablePointer<Float>
@@ -68,15 +68,15 @@ final class HeadActivations {
         let n = s.batch * s.seqLen, c = s.config.nEmbd, vs = s.layout.vocab.count, p = s.parameters.base, L = s.layout
         // Kept: the last block's output may live in the recompute scratch.
         input.update(from: x, count: s.rows * c)
-        LayerNorm.forward(output: lnf + s.firstRow * c, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!, bias: p + L.lnf! + c,
-                          rows: s.rows, channels: c, eps: s.config.layerNormEpsilon, pool: s.pool)
+        s.layer.normalize(output: lnf + s.firstRow * c, mean: mean, rstd: rstd, input: input, weight: p + L.lnf!,
+                          bias: L.lnfBias.map { p + $0 }, rows: s.rows, pool: s.pool)
         if s.sequenceParallel {
             // GatherFromSequenceParallelRegion in place: the rows were written at this rank's block.
             try s.tensor.allGather(inPlace: UnsafeMutableBufferPointer(start: lnf, count: n * c))
         } else {
             CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
         }
-        gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.wte!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
+        gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.lmHead!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
         let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
             try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
                                                   rows: n, shard: L.vocab, stride: vs, group: s.tensor, pool: s.pool)
@@ -93,8 +93,8 @@ final class HeadActivations {
             VocabParallelCrossEntropy.backward(logits: logits, logSumExp: lse, targets: $0.baseAddress!, rows: n,
                                                shard: L.vocab, stride: vs, scale: scale, pool: s.pool)
         }
-        gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.wte!, ldc: c, pool: s.pool)
-        gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.wte!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
+        gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.lmHead!, ldc: c, pool: s.pool)
+        gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.lmHead!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
         var drows = UnsafePointer(dln)
         if s.sequenceParallel {
             try GatherFromSequenceParallelRegion.backward(UnsafeBufferPointer(start: dln, count: n * c),
@@ -105,8 +105,7 @@ final class HeadActivations {
             try CopyToTensorParallelRegion.backward(UnsafeMutableBufferPointer(start: dln, count: n * c), group: s.tensor)
         }
         dres.update(repeating: 0, count: s.rows * c)
-        LayerNorm.backward(dinput: dres, dweight: g + L.lnf!, dbias: g + L.lnf! + c, doutput: drows, input: input,
-                           weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, channels: c, scratch: s.temps.lnScratch,
-                           pool: s.pool)
+        s.layer.normalizeBackward(dinput: dres, dweight: g + L.lnf!, dbias: L.lnfBias.map { g + $0 }, doutput: drows, input: input,
+                                  weight: p + L.lnf!, mean: mean, rstd: rstd, rows: s.rows, scratch: s.temps.lnScratch, pool: s.pool)
     }
 }

@@ -143,7 +143,7 @@ public final class ModelShard {
         let n = batch * seqLen, c = config.nEmbd, t = seqLen, p = parameters.base
         if tensor.size == 1 {
             ids.withUnsafeBufferPointer {
-                Embedding.forward(output: out, ids: $0.baseAddress!, wte: p + layout.wte!, wpe: p + layout.wpe!, batch: batch,
+                Embedding.forward(output: out, ids: $0.baseAddress!, wte: p + layout.wte!, wpe: layout.wpe.map { p + $0 }, batch: batch,
                                   seqLen: t, channels: c, pool: pool)
             }
             return
@@ -159,7 +159,8 @@ public final class ModelShard {
         } else {
             try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: out, count: n * c), group: tensor)
         }
-        let wpe = p + layout.wpe!, first = firstRow
+        guard let wpe = layout.wpe.map({ p + $0 }) else { return }
+        let first = firstRow
         for r in 0..<rows { Residual.add(output: out + r * c, out + r * c, wpe + ((first + r) % t) * c, count: c, pool: .serial) }
     }
 
@@ -222,15 +223,17 @@ public final class ModelShard {
         let n = rows, c = config.nEmbd, t = seqLen, g = gradients.base
         if tensor.size == 1 {
             ids.withUnsafeBufferPointer {
-                Embedding.backward(dwte: g + layout.wte!, dwpe: g + layout.wpe!, doutput: dres, ids: $0.baseAddress!, batch: batch,
+                Embedding.backward(dwte: g + layout.wte!, dwpe: layout.wpe.map { g + $0 }, doutput: dres, ids: $0.baseAddress!, batch: batch,
                                    seqLen: t, channels: c)
             }
             return
         }
-        let dwpe = g + layout.wpe!, first = firstRow
-        for r in 0..<n {
-            let pos = (first + r) % t
-            Residual.add(output: dwpe + pos * c, dwpe + pos * c, dres + r * c, count: c, pool: .serial)
+        if let dwpe = layout.wpe.map({ g + $0 }) {
+            let first = firstRow
+            for r in 0..<n {
+                let pos = (first + r) % t
+                Residual.add(output: dwpe + pos * c, dwpe + pos * c, dres + r * c, count: c, pool: .serial)
+            }
         }
         var full = UnsafePointer(dres)
         if sequenceParallel {

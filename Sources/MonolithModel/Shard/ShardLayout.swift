@@ -4,7 +4,7 @@
 ///
 /// A rank's flat buffer holds, in order: on the first stage the vocab-parallel token embedding
 /// `[V_pad/tp, C]` and the positions `[T_max, C]`, then the blocks of its chunks (local Megatron
-/// shapes, see ``TransformerLayer/tensorCounts(channels:tensorParallel:)``), and on the last stage the final LayerNorm and —
+/// shapes, see ``BlockOffsets/counts(_:tensorParallel:)``), and on the last stage the final norm and —
 /// when `pp > 1` — its own copy of the tied token embedding for the `lm_head`. Parameters,
 /// gradients and both Adam moments all use this one layout, so AdamW, the gradient norm and the
 /// ZeRO collectives work on the local buffers exactly as on a whole model's.
@@ -48,9 +48,10 @@ public struct ShardLayout: Sendable {
     public let chunkLayers: [Range<Int>]
     /// Local offsets of each owned layer's block tensors, by global layer index.
     public let blocks: [Int: BlockOffsets]
-    /// Local offsets of the token embedding (first stage, and last when pp > 1), positions (first
-    /// stage) and final LayerNorm weight then bias (last stage).
-    public let wte: Int?, wpe: Int?, lnf: Int?
+    /// Local offsets of the token embedding (first stage, and last when pp > 1 and tied), positions
+    /// (first stage, GPT-2), the final norm's weight and bias (last stage; no bias for Llama), and
+    /// the `lm_head` the last stage multiplies by (the embedding when tied, else `lm_head.weight`).
+    public let wte: Int?, wpe: Int?, lnf: Int?, lnfBias: Int?, lmHead: Int?
     /// Every local tensor.
     public let entries: [Entry]
     /// Floats in the local buffer.
@@ -59,14 +60,16 @@ public struct ShardLayout: Sendable {
     /// Layout of tensor rank `tensorRank` of `tensorParallel` on stage `stage` of `stages`, with
     /// `virtualStages` chunks per stage.
     public init(config: GPTConfig, tensorParallel tp: Int, tensorRank r: Int, stages pp: Int, stage s: Int, virtualStages v: Int = 1) {
-        precondition(config.nHead % tp == 0 && config.nLayer % (pp * v) == 0, "the layout does not divide the model")
+        precondition(config.nHead % tp == 0 && config.kvHeads % tp == 0 && config.nLayer % (pp * v) == 0,
+                     "the layout does not divide the model")
         self.config = config; tensorParallel = tp; tensorRank = r; stages = pp; stage = s; virtualStages = v
         let vocab = VocabShard(vocabulary: config.vocabSize, tensorParallel: tp, rank: r)
         self.vocab = vocab
         let full = ParameterLayout(config: config)
         let chunkLayers = (0..<v).map { Self.layers(stage: s, chunk: $0, stages: pp, virtualStages: v, layerCount: config.nLayer) }
         self.chunkLayers = chunkLayers
-        let c = config.nEmbd, w = c / tp, replicatedCanonical = r == 0
+        let c = config.nEmbd, q = c / tp, kv = config.kvWidth / tp, hl = config.intermediateSize / tp
+        let replicatedCanonical = r == 0
         var entries: [Entry] = [], cursor = 0, blocks: [Int: BlockOffsets] = [:]
         func add(_ name: String, _ count: Int, _ spans: [Span], canonical: Bool, replicated: Bool = false) {
             let spec = full.spec(named: name)!
@@ -78,59 +81,85 @@ public struct ShardLayout: Sendable {
         // blocks, head) makes every finished part a suffix of the buffer: what bucketed
         // data-parallel reduction needs to start early.
         let first = s == 0, last = s == pp - 1
-        func embedding(canonical: Bool) -> Int {
+        func vocabRows(_ name: String, fullOffset: Int, canonical: Bool) -> Int {
             let at = cursor
-            add("transformer.wte.weight", vocab.count * c,
-                [Span(full: full.wte + vocab.range.lowerBound * c, local: at, count: vocab.realCount * c)], canonical: canonical)
+            add(name, vocab.count * c, [Span(full: fullOffset + vocab.range.lowerBound * c, local: at, count: vocab.realCount * c)],
+                canonical: canonical)
             return at
         }
-        var wte: Int? = nil, wpe: Int? = nil, lnf: Int? = nil
+        let embeddingName = full.tensors[0].name
+        var wte: Int? = nil, wpe: Int? = nil, lnf: Int? = nil, lnfBias: Int? = nil, lmHead: Int? = nil
         if first {
-            wte = embedding(canonical: true)
-            wpe = cursor
-            add("transformer.wpe.weight", config.contextLength * c,
-                [Span(full: full.wpe, local: cursor, count: config.contextLength * c)], canonical: replicatedCanonical, replicated: true)
+            wte = vocabRows(embeddingName, fullOffset: full.wte, canonical: true)
+            if let fullWpe = full.wpe {
+                wpe = cursor
+                add(full.tensors[1].name, config.contextLength * c, [Span(full: fullWpe, local: cursor, count: config.contextLength * c)],
+                    canonical: replicatedCanonical, replicated: true)
+            }
         }
+        // Column-parallel matmuls take, per input row, this rank's columns of each segment: q, k
+        // and v heads of the qkv projection; gate and up (Llama) or the one `4C` block (GPT-2) of
+        // the first MLP projection. Segments are (full column, local column, width).
+        let qkvSegments = [(r * q, 0, q), (c + r * kv, q, kv), (c + config.kvWidth + r * kv, q + kv, kv)]
+        let fcSegments = config.isLlama ? [(r * hl, 0, hl), (config.intermediateSize + r * hl, hl, hl)] : [(r * hl, 0, hl)]
+        func columns(_ segments: [(Int, Int, Int)], full fullBase: Int, fullWidth: Int, local localBase: Int, rows: Int) -> [Span] {
+            let localWidth = segments.map(\.2).reduce(0, +)
+            return (0..<rows).flatMap { i in
+                segments.map { Span(full: fullBase + i * fullWidth + $0.0, local: localBase + i * localWidth + $0.1, count: $0.2) }
+            }
+        }
+        let slots = ParameterLayout.blockSlots(config).map { $0?.name }
+        let counts = BlockOffsets.counts(config, tensorParallel: tp)
         for l in chunkLayers.flatMap({ Array($0) }) {
-            let f = full.blocks[l], p = "transformer.h.\(l)."
-            let o = BlockOffsets(packedFrom: cursor, counts: TransformerLayer.tensorCounts(channels: c, tensorParallel: tp))
+            let f = full.blocks[l], p = ParameterLayout.blockPrefix(config, layer: l)
+            let o = BlockOffsets(packedFrom: cursor, counts: counts)
             blocks[l] = o
-            func replicated(_ name: String, _ fo: Int, _ lo: Int) {
+            func replicated(_ slot: Int, _ fo: Int?, _ lo: Int?) {
+                guard let name = slots[slot], let fo, let lo else { return }
                 add(p + name, c, [Span(full: fo, local: lo, count: c)], canonical: replicatedCanonical, replicated: true)
             }
-            replicated("ln_1.weight", f.ln1w, o.ln1w)
-            replicated("ln_1.bias", f.ln1b, o.ln1b)
-            // Column-parallel: per input row, this rank's heads of each of q, k and v.
-            add(p + "attn.c_attn.weight", c * 3 * w, (0..<c).flatMap { i in
-                (0..<3).map { Span(full: f.qkvw + i * 3 * c + $0 * c + r * w, local: o.qkvw + i * 3 * w + $0 * w, count: w) }
-            }, canonical: true)
-            add(p + "attn.c_attn.bias", 3 * w, (0..<3).map { Span(full: f.qkvb + $0 * c + r * w, local: o.qkvb + $0 * w, count: w) },
+            replicated(0, f.ln1w, o.ln1w)
+            replicated(1, f.ln1b, o.ln1b)
+            add(p + slots[2]!, counts[2], columns(qkvSegments, full: f.qkvw, fullWidth: config.qkvWidth, local: o.qkvw, rows: c),
                 canonical: true)
+            if let fb = f.qkvb, let lb = o.qkvb {
+                add(p + slots[3]!, counts[3], columns(qkvSegments, full: fb, fullWidth: config.qkvWidth, local: lb, rows: 1), canonical: true)
+            }
             // Row-parallel: a block of input rows.
-            add(p + "attn.c_proj.weight", w * c, [Span(full: f.attnProjW + r * w * c, local: o.attnProjW, count: w * c)], canonical: true)
-            replicated("attn.c_proj.bias", f.attnProjB, o.attnProjB)
-            replicated("ln_2.weight", f.ln2w, o.ln2w)
-            replicated("ln_2.bias", f.ln2b, o.ln2b)
-            add(p + "mlp.c_fc.weight", c * 4 * w, (0..<c).map {
-                Span(full: f.fcW + $0 * 4 * c + r * 4 * w, local: o.fcW + $0 * 4 * w, count: 4 * w)
-            }, canonical: true)
-            add(p + "mlp.c_fc.bias", 4 * w, [Span(full: f.fcB + r * 4 * w, local: o.fcB, count: 4 * w)], canonical: true)
-            add(p + "mlp.c_proj.weight", 4 * w * c, [Span(full: f.fcProjW + r * 4 * w * c, local: o.fcProjW, count: 4 * w * c)],
+            add(p + slots[4]!, q * c, [Span(full: f.attnProjW + r * q * c, local: o.attnProjW, count: q * c)], canonical: true)
+            replicated(5, f.attnProjB, o.attnProjB)
+            replicated(6, f.ln2w, o.ln2w)
+            replicated(7, f.ln2b, o.ln2b)
+            add(p + slots[8]!, counts[8], columns(fcSegments, full: f.fcW, fullWidth: config.fcWidth, local: o.fcW, rows: c),
                 canonical: true)
-            replicated("mlp.c_proj.bias", f.fcProjB, o.fcProjB)
+            if let fb = f.fcB, let lb = o.fcB {
+                add(p + slots[9]!, counts[9], columns(fcSegments, full: fb, fullWidth: config.fcWidth, local: lb, rows: 1), canonical: true)
+            }
+            add(p + slots[10]!, hl * c, [Span(full: f.fcProjW + r * hl * c, local: o.fcProjW, count: hl * c)], canonical: true)
+            replicated(11, f.fcProjB, o.fcProjB)
         }
         self.blocks = blocks
         if last {
             lnf = cursor
-            add("transformer.ln_f.weight", c, [Span(full: full.lnfW, local: cursor, count: c)], canonical: replicatedCanonical,
-                replicated: true)
-            add("transformer.ln_f.bias", c, [Span(full: full.lnfB, local: cursor, count: c)], canonical: replicatedCanonical,
-                replicated: true)
-            // The lm_head's copy of the tied embedding; kept equal to the first stage's by summing
-            // their gradients over the embedding group.
-            if !first { wte = embedding(canonical: false) }
+            add(full.tensors.first { $0.offset == full.lnfW }!.name, c, [Span(full: full.lnfW, local: cursor, count: c)],
+                canonical: replicatedCanonical, replicated: true)
+            if let fullBias = full.lnfB {
+                lnfBias = cursor
+                add(full.tensors.first { $0.offset == fullBias }!.name, c, [Span(full: fullBias, local: cursor, count: c)],
+                    canonical: replicatedCanonical, replicated: true)
+            }
+            if !config.tiedHead {
+                lmHead = vocabRows("lm_head.weight", fullOffset: full.lmHead, canonical: true)
+            } else if first {
+                lmHead = wte
+            } else {
+                // The lm_head's copy of the tied embedding; kept equal to the first stage's by
+                // summing their gradients over the embedding group.
+                wte = vocabRows(embeddingName, fullOffset: full.wte, canonical: false)
+                lmHead = wte
+            }
         }
-        self.wte = wte; self.wpe = wpe; self.lnf = lnf
+        self.wte = wte; self.wpe = wpe; self.lnf = lnf; self.lnfBias = lnfBias; self.lmHead = lmHead
         self.entries = entries
         count = cursor
     }
@@ -160,7 +189,7 @@ public struct ShardLayout: Sendable {
     /// The local range of the embedding copy that must be summed over the embedding group (the
     /// tied `wte` when this stage holds it and `pp > 1`).
     public var tiedEmbedding: Range<Int>? {
-        guard stages > 1, let wte else { return nil }
+        guard stages > 1, config.tiedHead, let wte else { return nil }
         return wte..<(wte + vocab.count * config.nEmbd)
     }
 

@@ -34,14 +34,30 @@ public struct JobConfig: Codable, Sendable, Equatable {
 }
 
 /// `[model]`: the transformer's shape.
+///
+/// ```toml
+/// [model]
+/// architecture = "llama"        # RMSNorm, rotary, SwiGLU, grouped-query attention
+/// n_layer = 4
+/// n_head = 8
+/// num_key_value_heads = 2
+/// n_embd = 256
+/// intermediate_size = 688
+/// ```
+///
+/// With `init_from`, the architecture and shape come from the loaded model; `context_length`
+/// then sets only the training sequence length.
 public struct ModelSection: Codable, Sendable, Equatable {
+    /// `gpt2` or `llama`.
+    public var architecture = ModelArchitecture.gpt2
     /// Transformer blocks.
     public var nLayer = 4
     /// Attention heads per block.
     public var nHead = 4
     /// Residual width.
     public var nEmbd = 128
-    /// Context length (position embeddings).
+    /// Context length (position embeddings for GPT-2, the rotary table for Llama) and training
+    /// sequence length.
     public var contextLength = 64
     /// Vocabulary size; 0 takes the tokenizer's size.
     public var vocabSize = 0
@@ -49,18 +65,40 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var dropout: Float = 0
     /// Standard deviation of the initial weights (0.02 for GPT-2; MT-NLG used √(1/(3·H))).
     public var initStd: Float = 0.02
-    /// Start from this Hugging Face directory's weights instead of random ones (empty: none).
+    /// Llama: key/value heads of grouped-query attention (0: as many as `n_head`).
+    public var numKeyValueHeads = 0
+    /// Llama: base of the rotary frequencies.
+    public var ropeTheta: Float = 10000
+    /// Llama: RMSNorm epsilon.
+    public var rmsNormEps: Float = 1e-5
+    /// Llama: SwiGLU hidden width (0: `8C/3` rounded up to a multiple of 64, Llama's rule at small scale).
+    public var intermediateSize = 0
+    /// Llama: whether `lm_head` is the token embedding.
+    public var tieWordEmbeddings = true
+    /// Start from this model's weights instead of random ones (empty: none): a Hugging Face
+    /// directory (GPT-2 or Llama), a `.gguf` file, or a registry name such as `smollm2-135m-instruct`.
     public var initFrom = ""
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd", contextLength = "context_length"
-        case vocabSize = "vocab_size", dropout, initStd = "init_std", initFrom = "init_from"
+        case architecture, nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd", contextLength = "context_length"
+        case vocabSize = "vocab_size", dropout, initStd = "init_std", numKeyValueHeads = "num_key_value_heads"
+        case ropeTheta = "rope_theta", rmsNormEps = "rms_norm_eps", intermediateSize = "intermediate_size"
+        case tieWordEmbeddings = "tie_word_embeddings", initFrom = "init_from"
     }
 
     /// The model configuration once the vocabulary size is known.
     public func gptConfig(vocabSize tokenizerVocab: Int) -> GPTConfig {
-        GPTConfig(nLayer: nLayer, nHead: nHead, nEmbd: nEmbd, vocabSize: vocabSize > 0 ? vocabSize : tokenizerVocab,
-                  contextLength: contextLength, dropout: dropout, initStd: initStd)
+        let vocab = vocabSize > 0 ? vocabSize : tokenizerVocab
+        guard architecture == .llama else {
+            return GPTConfig(nLayer: nLayer, nHead: nHead, nEmbd: nEmbd, vocabSize: vocab, contextLength: contextLength,
+                             dropout: dropout, initStd: initStd)
+        }
+        let hidden = intermediateSize > 0 ? intermediateSize : ((8 * nEmbd / 3 + 63) / 64) * 64
+        var c = GPTConfig.llama(nLayer: nLayer, nHead: nHead, kvHeads: numKeyValueHeads > 0 ? numKeyValueHeads : nHead, nEmbd: nEmbd,
+                                intermediateSize: hidden, vocabSize: vocab, contextLength: contextLength, rmsNormEps: rmsNormEps,
+                                ropeTheta: ropeTheta, tieWordEmbeddings: tieWordEmbeddings, initStd: initStd)
+        c.dropout = dropout
+        return c
     }
 
     func validate() throws {
@@ -70,6 +108,8 @@ public struct ModelSection: Codable, Sendable, Equatable {
             throw ConfigError(field: "model." + (names[e.field] ?? e.field), e.message)
         }
         if vocabSize < 0 { throw ConfigError(field: "model.vocab_size", "must be ≥ 0, got \(vocabSize)") }
+        if numKeyValueHeads < 0 { throw ConfigError(field: "model.num_key_value_heads", "must be ≥ 0, got \(numKeyValueHeads)") }
+        if intermediateSize < 0 { throw ConfigError(field: "model.intermediate_size", "must be ≥ 0, got \(intermediateSize)") }
     }
 }
 
