@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MonolithTokenizer", targets: ["MonolithTokenizer"]),
         .library(name: "MonolithData", targets: ["MonolithData"]),
         .library(name: "MonolithParallel", targets: ["MonolithParallel"]),
+        .library(name: "MonolithGGUF", targets: ["MonolithGGUF"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,8 @@ let package = Package(
         // Layer 3: communicators (Open MPI, in-process), the process grid, tensor-parallel regions,
         // pipeline schedules and ZeRO sharding.
         .target(name: "MonolithParallel", dependencies: ["CMPI", "MonolithKernels", "MonolithModel"], swiftSettings: fast),
+        // GGUF files (llama.cpp's model format) and ggml's block quantization codecs.
+        .target(name: "MonolithGGUF", dependencies: ["MonolithKernels"], swiftSettings: fast),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),
     ]
 )
