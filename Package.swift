@@ -37,7 +37,7 @@ let package = Package(
         // Layer 1: compute kernels (BLAS loader, SIMD elementwise kernels, worker pool).
         .target(name: "MonolithKernels", swiftSettings: fast),
         // Layer 2: the GPT-2 model (parameter layout, forward/backward, safetensors IO).
-        .target(name: "MonolithModel", dependencies: ["MonolithKernels"], swiftSettings: fast),
+        .target(name: "MonolithModel", dependencies: ["MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
         .target(name: "MonolithTraining",
                 dependencies: ["MonolithModel", "MonolithKernels", "MonolithInference", "MonolithTokenizer", "MonolithData", "MonolithParallel",
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan", "MonolithTestSupport"]),
-        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),

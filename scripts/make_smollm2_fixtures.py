@@ -48,8 +48,10 @@ def main():
             out[f"argmax{k}"] = logits.argmax(-1).int()
             out[f"lse{k}"] = torch.logsumexp(logits, -1).float()
             if k < 3:
-                g = model.generate(ids, max_new_tokens=64, do_sample=False, min_new_tokens=64,
-                                   pad_token_id=tok.eos_token_id, eos_token_id=None)
+                # An explicit mask: generate would otherwise take the prompt's <|im_end|> (the
+                # pad id) for padding and mask it out.
+                g = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=64, do_sample=False,
+                                   min_new_tokens=64, pad_token_id=tok.eos_token_id, eos_token_id=None)
                 out[f"greedy{k}"] = g[0, ids.shape[1]:].int()
                 print(f"prompt {k}: {ids.shape[1]} tokens -> {tok.decode(g[0, ids.shape[1]:])!r}")
     out = {k: v.contiguous() for k, v in out.items()}

