@@ -71,7 +71,7 @@ let package = Package(
         // Helpers shared by the test targets (relativeError, seeded test data, fixture paths).
         .target(name: "MonolithTestSupport", dependencies: ["MonolithKernels"], path: "Tests/MonolithTestSupport"),
         .testTarget(name: "MonolithKernelsTests", dependencies: ["MonolithKernels", "MonolithTestSupport"]),
-        .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan", "MonolithTestSupport"]),
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithGGUF", "MonolithTestSupport"]),
