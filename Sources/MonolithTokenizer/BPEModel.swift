@@ -34,16 +34,34 @@ final class BPEModel: @unchecked Sendable {
     let encodesToItself: UnsafeMutablePointer<UInt8>
     let specials: SpecialTokenMatcher
     let specialTokens: [(String, Int32)]
+    /// The special tokens matched in text even when special tokens are not parsed (GGUF's
+    /// user-defined tokens, as llama.cpp and Hugging Face's non-special added tokens).
+    let alwaysMatched: SpecialTokenMatcher
+    let alwaysMatchedTokens: [(String, Int32)]
+    /// Ids whose bytes are literal text that neither BPE nor the special-token matcher produces
+    /// (GGUF's unknown and unused tokens).
+    let literalIDs: Set<Int32>
+    /// How text is cut into pieces before BPE.
+    let preTokenizer: PreTokenizerKind
+    /// The merges in rank order as pairs of ids, when the model was built from a merge list
+    /// (empty for tiktoken's ranks, which have none); the Hugging Face export writes them.
+    let mergeList: [(Int32, Int32)]
+    /// Whether some byte has no token (`byteToken` is -1 for it). Such a byte never merges, keeps
+    /// its neighbours apart, and is dropped from the output, as llama.cpp does: SmolLM2's
+    /// vocabulary has no token for 21 bytes (0x04, 0x06, …, and the bytes UTF-8 never uses).
+    let hasMissingBytes: Bool
 
     /// Builds the model from token bytes by id, merge table and special tokens. `file` names the
-    /// vocabulary in errors.
+    /// vocabulary in errors. `alwaysMatched` is a subset of `specialTokens`; `literalIDs` are kept
+    /// out of the BPE vocabulary like special tokens, but never matched in text.
     init(tokens: [[UInt8]?], pairs: PairTable, specialTokens: [(String, Int32)], wholeWordShortcut: Bool,
-         file: String) throws {
+         file: String, preTokenizer: PreTokenizerKind = .gpt2, alwaysMatched: [(String, Int32)] = [],
+         literalIDs: Set<Int32> = [], mergeList: [(Int32, Int32)] = [], allowsMissingBytes: Bool = false) throws {
         size = tokens.count
         var bytes: [UInt8] = []
         var offsets = [0]
         offsets.reserveCapacity(tokens.count + 1)
-        let specialIDs = Set(specialTokens.map(\.1))
+        let specialIDs = Set(specialTokens.map(\.1)).union(literalIDs)
         let table = ByteStringTable(capacity: tokens.count)
         var ids: [Int32] = []
         byteToken = .allocate(capacity: 256)
@@ -59,10 +77,13 @@ final class BPEModel: @unchecked Sendable {
             }
             offsets.append(bytes.count)
         }
-        for b in 0..<256 where byteToken[b] < 0 {
+        for b in 0..<256 where byteToken[b] < 0 && !allowsMissingBytes {
             byteToken.deallocate()
             throw TokenizerError(file: file, "the vocabulary has no token for the byte 0x\(String(b, radix: 16, uppercase: true)), so not every text can be encoded")
         }
+        var missing = false
+        for b in 0..<256 where byteToken[b] < 0 { missing = true }
+        hasMissingBytes = missing
         tokenBytes = bytes
         tokenOffsets = offsets
         vocabulary = table
@@ -71,6 +92,11 @@ final class BPEModel: @unchecked Sendable {
         self.wholeWordShortcut = wholeWordShortcut
         self.specialTokens = specialTokens
         specials = SpecialTokenMatcher(specialTokens)
+        alwaysMatchedTokens = alwaysMatched
+        self.alwaysMatched = SpecialTokenMatcher(alwaysMatched)
+        self.literalIDs = literalIDs
+        self.preTokenizer = preTokenizer
+        self.mergeList = mergeList
         encodesToItself = .allocate(capacity: max(1, size))
         encodesToItself.initialize(repeating: 0, count: max(1, size))
         findSelfEncodingTokens(specialIDs)
@@ -219,7 +245,24 @@ final class BPEModel: @unchecked Sendable {
     /// workspace's word cache.
     func encodeOrdinary(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ ws: EncoderWorkspace,
                         _ out: inout [Int32]) {
-        var scanner = GPT2PreTokenizer(base, from: start, to: end)
+        // One switch per stretch of text; each case runs the loop specialised for its scanner.
+        switch preTokenizer {
+        case .gpt2:
+            var scanner = GPT2PreTokenizer(base, from: start, to: end)
+            encodePieces(&scanner, base, start, ws, &out)
+        case .digitsThenGPT2:
+            var scanner = DigitsThenGPT2PreTokenizer(base, from: start, to: end)
+            encodePieces(&scanner, base, start, ws, &out)
+        case .llama3:
+            var scanner = Llama3PreTokenizer(base, from: start, to: end)
+            encodePieces(&scanner, base, start, ws, &out)
+        }
+    }
+
+    /// Appends the tokens of the pieces `scanner` cuts from `base[start...]`.
+    @inline(__always)
+    private func encodePieces<Scanner: PieceScanner>(_ scanner: inout Scanner, _ base: UnsafePointer<UInt8>,
+                                                     _ start: Int, _ ws: EncoderWorkspace, _ out: inout [Int32]) {
         var s = start
         let cache = ws.cache
         while let e = scanner.next() {
@@ -248,9 +291,23 @@ final class BPEModel: @unchecked Sendable {
         }
     }
 
-    /// Appends the tokens of `base[start..<end]`, special tokens included.
+    /// Appends the tokens of `base[start..<end]`, special tokens included; with `parseSpecial`
+    /// off only the always-matched ones (llama.cpp's `parse_special`).
     func encode(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ ws: EncoderWorkspace,
-                _ out: inout [Int32]) {
+                _ out: inout [Int32], parseSpecial: Bool = true) {
+        let specials = parseSpecial ? self.specials : alwaysMatched
+        let first = out.count
+        defer {
+            // Bytes without a token came out as -1 (the word cache keeps them, in several-id entries only).
+            if hasMissingBytes {
+                var kept = first
+                for r in first..<out.count where out[r] >= 0 {
+                    out[kept] = out[r]
+                    kept += 1
+                }
+                out.removeSubrange(kept...)
+            }
+        }
         var p = start
         while p < end {
             guard let hit = specials.next(in: base, from: p, end: end) else {

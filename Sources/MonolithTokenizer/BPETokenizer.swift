@@ -19,19 +19,34 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
 
     /// Special tokens (matched in text) and their ids.
     public let specialTokens: [String: Int32]
-    /// The id of `<|endoftext|>`, if it is a special token.
+    /// The end-of-sequence id: `<|endoftext|>` if it is a special token, or the id the file
+    /// names (GGUF's `tokenizer.ggml.eos_token_id`).
     public let endOfText: Int32?
+    /// The ids with a role (BOS, EOS, unknown, padding) and whether prompts get BOS and EOS.
+    public let roles: TokenRoles
 
     /// Inputs at least this long (in UTF-8 bytes) are encoded in parallel chunks: below it, waking
     /// a second thread and warming its word cache cost more than they save.
     public let parallelThreshold = 256 * 1024
 
-    init(model: BPEModel, source: String) {
+    /// A tokenizer over `model`; without `roles`, `<|endoftext|>` (if special) is EOS, as in GPT-2.
+    init(model: BPEModel, source: String, roles: TokenRoles? = nil) {
         self.model = model
         self.source = source
-        specialTokens = Dictionary(model.specialTokens, uniquingKeysWith: { a, _ in a })
-        endOfText = specialTokens["<|endoftext|>"]
+        let specials = Dictionary(model.specialTokens, uniquingKeysWith: { a, _ in a })
+        specialTokens = specials
+        self.roles = roles ?? TokenRoles(end: specials["<|endoftext|>"])
+        endOfText = self.roles.end
     }
+
+    /// The beginning-of-sequence id, if the file names one.
+    public var beginningOfText: Int32? { roles.beginning }
+    /// Whether a prompt starts with `beginningOfText` (llama.cpp's `add_bos`).
+    public var addsBOS: Bool { roles.addsBeginning }
+    /// Whether a prompt ends with `endOfText` (llama.cpp's `add_eos`).
+    public var addsEOS: Bool { roles.addsEnd }
+    /// The pattern that cuts text into pieces before BPE.
+    public var preTokenizer: PreTokenizerKind { model.preTokenizer }
 
     /// Number of ids: one more than the largest id (50257 for GPT-2).
     public var vocabularySize: Int { model.size }
@@ -56,6 +71,17 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         return text.withUTF8 { encodeValidUTF8($0, pool: pool) }
     }
 
+    /// Token ids of `text` as llama.cpp's `llama_tokenize(text, add_special, parse_special)`
+    /// makes them: with `addSpecial`, BOS first and EOS last where the tokenizer adds them; with
+    /// `parseSpecial` off, control tokens spelled in the text are encoded as ordinary text (GGUF's
+    /// user-defined tokens are still matched, as llama.cpp and Hugging Face do).
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool = true, pool: WorkerPool = .shared) -> [Int32] {
+        var text = text
+        let body = text.withUTF8 { encodeValidUTF8($0, pool: pool, parseSpecial: parseSpecial) }
+        guard addSpecial else { return body }
+        return roles.wrap(body)
+    }
+
     /// Token ids of UTF-8 `bytes`, which are checked first.
     /// - Throws: `TokenizerError` with the offset of the first invalid byte.
     public func encode(utf8 bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool = .shared) throws -> [Int32] {
@@ -73,19 +99,19 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         return (ids, statistics)
     }
 
-    func encodeValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool,
+    func encodeValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, pool: WorkerPool, parseSpecial: Bool = true,
                          statistics: UnsafeMutablePointer<EncodeStatistics>? = nil) -> [Int32] {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
         if bytes.count >= parallelThreshold && pool.threadCount > 1 {
             return ParallelEncoding.encode(model, base, bytes.count, workspaces: workspaces, pool: pool,
-                                           statistics: statistics)
+                                           parseSpecial: parseSpecial, statistics: statistics)
         }
         let c0 = statistics == nil ? 0 : threadCPUSeconds()
         let ws = workspaces.take()
         defer { workspaces.give(ws) }
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 16)
-        model.encode(base, 0, bytes.count, ws, &out)
+        model.encode(base, 0, bytes.count, ws, &out, parseSpecial: parseSpecial)
         statistics?.pointee = EncodeStatistics(threadCPUSeconds: [threadCPUSeconds() - c0], chunks: 1)
         return out
     }

@@ -25,14 +25,20 @@ func threadCPUSeconds() -> Double {
 
 /// Encoding one long text on several threads.
 ///
-/// The text is cut at positions where GPT-2's pre-tokenizer is known to end a piece whatever
-/// precedes or follows, so each chunk encodes exactly as it would inside the whole text:
+/// The text is cut at positions where each pre-tokenizer (``PreTokenizerKind``) is known to end
+/// a piece whatever precedes or follows, so each chunk encodes exactly as it would inside the
+/// whole text. For GPT-2's pattern:
 /// - an ASCII letter, a space, an ASCII letter (`…d w…`): a letter run ends before the space,
 ///   and the space starts the next word's piece;
 /// - non-whitespace ASCII, one `\n`, non-whitespace ASCII: the lone newline is a piece of its own
 ///   (`\s+` in the whole text, `\s+(?!\S)` at the end of the chunk — the same bytes).
 /// A longer whitespace run is never cut: at the end of a chunk it would stay whole, while inside
-/// the text its last scalar joins the next piece. Boundaries never fall inside a special token.
+/// the text its last scalar joins the next piece. The same two cuts are safe for the other
+/// patterns: isolating numbers never joins a letter or a newline to a neighbour, and Llama 3's
+/// pattern ends a letter run at the space (which starts `[^\r\n\p{L}\p{N}]?\p{L}+`) and keeps
+/// the newline with what precedes it (`[\r\n]*` after punctuation, `\s*[\r\n]+` after a
+/// letter or number), never with what follows. Boundaries never fall inside a special token
+/// (tested with the larger set, so also when special tokens are not parsed).
 /// Chunks are handed out dynamically, each thread with its own word cache.
 enum ParallelEncoding {
     /// Smallest chunk worth a thread handoff (~ms of work).
@@ -41,7 +47,7 @@ enum ParallelEncoding {
     static let searchWindow = 64 * 1024
 
     static func encode(_ model: BPEModel, _ base: UnsafePointer<UInt8>, _ n: Int, workspaces: WorkspacePool,
-                       pool: WorkerPool, parts: Int? = nil, minChunk: Int = minChunk,
+                       pool: WorkerPool, parts: Int? = nil, minChunk: Int = minChunk, parseSpecial: Bool = true,
                        statistics: UnsafeMutablePointer<EncodeStatistics>? = nil) -> [Int32] {
         let bounds = boundaries(model, base, n, parts: parts ?? pool.threadCount * 4, minChunk: minChunk)
         let chunks = bounds.count - 1
@@ -51,7 +57,7 @@ enum ParallelEncoding {
             defer { workspaces.give(ws) }
             var out: [Int32] = []
             out.reserveCapacity(n / 3 + 16)
-            model.encode(base, 0, n, ws, &out)
+            model.encode(base, 0, n, ws, &out, parseSpecial: parseSpecial)
             statistics?.pointee = EncodeStatistics(threadCPUSeconds: [threadCPUSeconds() - c0], chunks: 1)
             return out
         }
@@ -74,7 +80,7 @@ enum ParallelEncoding {
                 if c >= chunks { break }
                 var out: [Int32] = []
                 out.reserveCapacity((bounds[c + 1] - bounds[c]) / 3 + 16)
-                model.encode(base, bounds[c], bounds[c + 1], ws, &out)
+                model.encode(base, bounds[c], bounds[c + 1], ws, &out, parseSpecial: parseSpecial)
                 results[c] = out
             }
         }

@@ -16,7 +16,7 @@
 /// 6. a lone whitespace scalar (a run of one followed by non-whitespace).
 ///
 /// The input must be valid UTF-8 (every Swift `String` is) and must not end inside a scalar.
-struct GPT2PreTokenizer {
+struct GPT2PreTokenizer: PieceScanner {
     let base: UnsafePointer<UInt8>
     let end: Int
     private(set) var position: Int

@@ -30,7 +30,7 @@ public struct TrainedBPE: Sendable {
             pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
         }
         let model = try BPEModel(tokens: tokenBytes, pairs: pairs, specialTokens: specialIDs,
-                                 wholeWordShortcut: false, file: "<trained>")
+                                 wholeWordShortcut: false, file: "<trained>", mergeList: merges)
         return BPETokenizer(model: model, source: "<trained>")
     }
 

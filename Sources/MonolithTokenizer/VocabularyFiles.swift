@@ -57,7 +57,9 @@ enum VocabularyFiles {
     /// `mergeLocation(i)` says where merge `i` came from, for errors.
     static func model(vocabulary: [(String, Int32)], vocabularyFile: String,
                       merges: [(left: String, right: String, line: Int)], mergesFile: String,
-                      lineNumbers: Bool, addedTokens: [(String, Int32)], wholeWordShortcut: Bool) throws -> BPEModel {
+                      lineNumbers: Bool, addedTokens: [(String, Int32)], wholeWordShortcut: Bool,
+                      preTokenizer: PreTokenizerKind = .gpt2, alwaysMatched: [(String, Int32)] = [],
+                      allowsMissingBytes: Bool = false) throws -> BPEModel {
         var idOf: [String: Int32] = [:]
         idOf.reserveCapacity(vocabulary.count)
         var maxID: Int32 = -1
@@ -83,6 +85,8 @@ enum VocabularyFiles {
         }
         for (token, id) in addedTokens { tokens[Int(id)] = Array(token.utf8) }
         let pairs = PairTable(capacity: merges.count)
+        var mergeList: [(Int32, Int32)] = []
+        mergeList.reserveCapacity(merges.count)
         for (rank, m) in merges.enumerated() {
             func fail(_ message: String) -> TokenizerError {
                 lineNumbers ? TokenizerError(file: mergesFile, line: m.line, message)
@@ -94,8 +98,10 @@ enum VocabularyFiles {
                 throw fail("the merged token \(JSONString.quoted(m.left + m.right)) is not in the vocabulary")
             }
             pairs.set(a, b, PairMerge(rank: UInt32(rank), token: ab))
+            mergeList.append((a, b))
         }
         return try BPEModel(tokens: tokens, pairs: pairs, specialTokens: addedTokens,
-                            wholeWordShortcut: wholeWordShortcut, file: vocabularyFile)
+                            wholeWordShortcut: wholeWordShortcut, file: vocabularyFile, preTokenizer: preTokenizer,
+                            alwaysMatched: alwaysMatched, mergeList: mergeList, allowsMissingBytes: allowsMissingBytes)
     }
 }
