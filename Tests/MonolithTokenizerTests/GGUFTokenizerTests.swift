@@ -8,12 +8,17 @@ import Testing
 /// fixtures have its ids), and the same vocabulary under GPT-2's and Llama 3's pre-tokenizers.
 @Suite(.enabled(if: GGUFFixtures.smolLM2 != nil, GGUFFixtures.smolLM2Missing))
 struct GGUFTokenizerTests {
-    @Test func fixturesArePresent() {
+    @Test func fixturesArePresent() throws {
         #expect(GGUFFixtures.smolLM2Cases.count >= 400)
         // The pre-tokenizers differ on some texts, so each comparison below tests its own scanner.
         let differ = { (a: String, b: String) in GGUFFixtures.smolLM2Cases.filter { $0.ids[a] != $0.ids[b] }.count }
         #expect(differ("smollm", "gpt-2") > 0)
         #expect(differ("smollm", "llama-bpe") > 0)
+        // Where the script found llama.cpp's llama-tokenize, it ran it on every text under each
+        // pre-tokenizer (and without special-token parsing) and counted where it differs from the
+        // references these tests use: nowhere, so the tests hold for llama.cpp's ids too.
+        let differences = try #require(GGUFFixtures.json("smollm2_ids.json")?["differences"]?.members)
+        for (key, count) in differences where key.hasPrefix("llama_cpp") { #expect(count == .number(0), "\(key)") }
     }
 
     @Test func metadata() throws {
@@ -47,13 +52,9 @@ struct GGUFTokenizerTests {
                 #expect(tok.decode(ids) == c.text, "pre=\(kind): decode")
             }
         }
-        let smol = try GGUFFixtures.smolLM2Tokenizer(pre: "smollm")
-        if let llama = c.llamaCpp { #expect(smol.encode(c.text) == llama, "llama.cpp") }
         if let noSpecial = c.idsNoSpecial {
+            let smol = try GGUFFixtures.smolLM2Tokenizer(pre: "smollm")
             #expect(smol.encode(c.text, addSpecial: false, parseSpecial: false) == noSpecial, "parse_special off")
-        }
-        if let llama = c.llamaCppNoSpecial {
-            #expect(smol.encode(c.text, addSpecial: false, parseSpecial: false) == llama, "llama.cpp, parse_special off")
         }
     }
 
