@@ -40,14 +40,14 @@ let package = Package(
         .target(name: "MonolithModel", dependencies: ["MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).
         .target(name: "MonolithTraining",
-                dependencies: ["MonolithModel", "MonolithKernels", "MonolithInference", "MonolithTokenizer", "MonolithData", "MonolithParallel",
+                dependencies: ["MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithInference", "MonolithTokenizer", "MonolithData", "MonolithParallel",
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
         // Layer 3: inference (KV-cache decoding, sampling, perplexity).
         .target(name: "MonolithInference", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
         // Text side: GPT-2 byte-level BPE (load, encode, decode, train) and the data pipeline.
-        .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels"], swiftSettings: fast),
+        .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
         // Open MPI's C API, through static inline wrappers for the handles that do not import.
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "MonolithCLI",
             dependencies: [
-                "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
+                "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithPlan",
                 "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan", "MonolithTestSupport"]),
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithGGUF", "MonolithTestSupport"]),
-        .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),

