@@ -1,4 +1,5 @@
 import Foundation
+import MonolithGGUF
 import MonolithInference
 import MonolithKernels
 import MonolithModel
@@ -30,6 +31,9 @@ public final class TrainingJob {
     let trainer: Trainer
     let store: CheckpointStore
     let tokenizerFiles: [String: Data]
+    /// What `checkpoint.gguf` adds to each checkpoint: `model.gguf`'s matrix type and the
+    /// tokenizer's GGUF metadata (nil: no GGUF).
+    let ggufExport: CheckpointStore.GGUFExport?
     var state = TrainerState()
     /// The process grid, its groups and this rank's share (a grid of one without `mpirun`).
     public let parallel: ParallelRuntime
@@ -56,14 +60,16 @@ public final class TrainingJob {
         try world?.ensureIdentical(try ConfigLoader.toml(config), what: "the resolved job configuration")
         var rankLog = log
         if let world, world.rank != 0 { rankLog = { _ in } }
+        // A pretrained starting point (`init_from`): its weights, its shape, and its tokenizer.
+        let pretrained = config.model.initFrom.isEmpty ? nil : try ModelStore.load(config.model.initFrom, assets: assets, log: rankLog)
         // Tokenizer and data.
-        let (tok, source, files) = try Self.makeData(config: config, assets: assets, log: rankLog)
+        let (tok, source, files) = try Self.makeData(config: config, assets: assets, pretrained: pretrained, log: rankLog)
         tokenizer = tok; data = source; tokenizerFiles = files
+        ggufExport = try Self.ggufExport(config.checkpoint.gguf, tokenizer: tok, chatTemplate: pretrained?.chatTemplate)
         // Model: the [model] section's shape, or the architecture and shape of `init_from`.
         var gptConfig = config.model.gptConfig(vocabSize: tok.vocabularySize)
         var initial: GPT? = nil
-        if !config.model.initFrom.isEmpty {
-            let loaded = try GPT.loadHuggingFace(directory: config.model.initFrom)
+        if let loaded = pretrained?.model {
             gptConfig = loaded.config
             gptConfig.dropout = config.model.dropout
             if config.model.contextLength > gptConfig.contextLength {
@@ -125,7 +131,8 @@ public final class TrainingJob {
         }
     }
 
-    static func makeData(config: JobConfig, assets: any AssetSource, log: (String) -> Void) throws -> (any TextTokenizer, BatchSource, [String: Data]) {
+    static func makeData(config: JobConfig, assets: any AssetSource, pretrained: LoadedModel? = nil,
+                         log: (String) -> Void) throws -> (any TextTokenizer, BatchSource, [String: Data]) {
         var paths = config.data.paths
         if config.data.format == .megatron && paths.isEmpty {
             throw ConfigError(field: "data.paths", "format \"megatron\" needs at least one dataset prefix")
@@ -141,7 +148,8 @@ public final class TrainingJob {
             guard config.tokenizer.kind != .char else {
                 throw ConfigError(field: "tokenizer.kind", "Megatron datasets hold BPE ids; set \"gpt2\", or \"files\" with tokenizer.path naming the tokenizer that preprocessed them")
             }
-            (tokenizer, files) = try loadTokenizer(config.tokenizer, assets: assets, log: log)
+            (tokenizer, files) = try config.tokenizer.kind == .model ? Self.tokenizer(of: pretrained!)
+                : loadTokenizer(config.tokenizer, assets: assets, log: log)
             let t = config.training
             let corpus = try MegatronCorpus(paths: paths, split: config.data.split, seed: config.data.seed, seqLen: config.model.contextLength,
                                             trainSamples: t.maxSteps * t.globalBatch,
@@ -160,10 +168,45 @@ public final class TrainingJob {
             tokenizer = t
         case .gpt2, .files:
             (tokenizer, files) = try loadTokenizer(config.tokenizer, assets: assets, log: log)
+        case .model:
+            (tokenizer, files) = try Self.tokenizer(of: pretrained!)
         }
         let corpus = try TextCorpus(text: text, tokenizer: tokenizer, trainFraction: config.data.trainFraction,
                                     seed: config.data.seed, name: name)
         return (tokenizer, corpus, files)
+    }
+
+    /// The tokenizer that came with a pretrained model, and the Hugging Face files every checkpoint
+    /// gets for it: copied from its directory, or exported (`tokenizer.json`, and
+    /// `tokenizer_config.json` with the chat template) when it came from a GGUF file.
+    static func tokenizer(of pretrained: LoadedModel) throws -> (any TextTokenizer, [String: Data]) {
+        var files: [String: Data] = [:]
+        if pretrained.gguf == nil {
+            for f in HuggingFaceCheckpoint.tokenizerFiles {
+                if let d = FileManager.default.contents(atPath: pretrained.path + "/" + f) { files[f] = d }
+            }
+        } else if let bpe = pretrained.tokenizer as? BPETokenizer {
+            let tmp = NSTemporaryDirectory() + "/monolith-tokenizer-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: tmp) }
+            try bpe.writeHuggingFace(to: tmp, modelMaxLength: pretrained.model.config.contextLength, chatTemplate: pretrained.chatTemplate)
+            for f in ["tokenizer.json", "tokenizer_config.json"] { files[f] = FileManager.default.contents(atPath: tmp + "/" + f) }
+        }
+        return (pretrained.tokenizer, files)
+    }
+
+    /// The GGUF export `type` asks for, with the metadata of `tokenizer` (which must be a BPE
+    /// tokenizer with merges: llama.cpp has no character-level vocabulary).
+    static func ggufExport(_ type: GGUFExportType, tokenizer: any TextTokenizer, chatTemplate: String?) throws -> CheckpointStore.GGUFExport? {
+        let types: [GGUFExportType: GGMLType] = [.f32: .f32, .f16: .f16, .bf16: .bf16, .q8_0: .q8_0]
+        guard let ggml = types[type] else { return nil }
+        guard let bpe = tokenizer as? BPETokenizer else {
+            throw ConfigError(field: "checkpoint.gguf", "a GGUF file needs a BPE tokenizer (tokenizer.kind \"gpt2\", \"files\" or \"model\"), not a \(Swift.type(of: tokenizer))")
+        }
+        do {
+            return CheckpointStore.GGUFExport(type: ggml, metadata: try bpe.ggufVocabulary(chatTemplate: chatTemplate).metadata)
+        } catch {
+            throw ConfigError(field: "checkpoint.gguf", "\(error)")
+        }
     }
 
     /// GPT-2's vocabulary: 50256 BPE ranks and `<|endoftext|>`.
@@ -278,7 +321,7 @@ public final class TrainingJob {
                 let moments = try trainer.gatheredMoments()
                 if leader {
                     lastCheckpoint = try store.save(model: full!, optimizer: trainer.optimizer, state: state, moments: moments,
-                                                    extraFiles: tokenizerFiles)
+                                                    extraFiles: tokenizerFiles, gguf: ggufExport)
                     store.prune(keep: cfg.checkpoint.keepLast)
                     tb?.flush()
                 }

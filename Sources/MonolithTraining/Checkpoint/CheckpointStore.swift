@@ -1,4 +1,5 @@
 import Foundation
+import MonolithGGUF
 import MonolithKernels
 import MonolithModel
 #if canImport(Glibc)
@@ -34,6 +35,14 @@ public final class CheckpointStore {
         }.sorted()
     }
 
+    /// A GGUF copy of the model written into each checkpoint (`checkpoint.gguf`).
+    public struct GGUFExport {
+        /// Type of the matrices (vectors stay F32).
+        public let type: GGMLType
+        /// Extra metadata: the tokenizer's `tokenizer.ggml.*` keys.
+        public let metadata: [(String, GGUFValue)]
+    }
+
     /// Writes a checkpoint of `model`, `optimizer` and `state` at `state.step`; extra files (the
     /// tokenizer) are copied in. Returns its path.
     ///
@@ -41,7 +50,7 @@ public final class CheckpointStore {
     /// them (gathered by ``Trainer/gatheredMoments()``): checkpoints are always in the full layout.
     @discardableResult
     public func save(model: GPT, optimizer: AdamW, state: TrainerState, moments: (m: FloatBuffer, v: FloatBuffer)? = nil,
-                     extraFiles: [String: Data] = [:]) throws -> String {
+                     extraFiles: [String: Data] = [:], gguf: GGUFExport? = nil) throws -> String {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let final = path(step: state.step)
         let tmp = root + "/." + Self.name(state.step) + ".tmp-\(getpid())"
@@ -49,6 +58,7 @@ public final class CheckpointStore {
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
             try model.saveHuggingFace(directory: tmp)
+            if let gguf { try model.saveGGUF(path: tmp + "/model.gguf", type: gguf.type, extra: gguf.metadata) }
             precondition(moments != nil || optimizer.range == 0..<model.layout.count, "a sharded optimizer needs gathered moments")
             try Self.saveOptimizer(m: moments?.m ?? optimizer.m, v: moments?.v ?? optimizer.v, step: optimizer.stepCount,
                                    layout: model.layout, to: tmp + "/optimizer.safetensors")

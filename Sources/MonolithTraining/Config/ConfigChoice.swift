@@ -61,6 +61,15 @@ public enum TokenizerKind: String, ConfigChoice {
     /// Tokenizer files saved by Hugging Face, OpenAI, tiktoken or `monolith tokenizer train`, at
     /// `tokenizer.path` (required).
     case files
+    /// The tokenizer that comes with `model.init_from` (beside a Hugging Face directory's weights,
+    /// or in a GGUF file's metadata).
+    case model
+}
+
+/// `checkpoint.gguf`: whether each checkpoint also holds `model.gguf`, and its matrices' type.
+public enum GGUFExportType: String, ConfigChoice {
+    case none, f32, f16, bf16
+    case q8_0
 }
 
 /// `logging.progress`: how training progress is shown.

@@ -30,6 +30,12 @@ public struct JobConfig: Codable, Sendable, Equatable {
         try model.validate(); try data.validate(); try tokenizer.validate(); try optimizer.validate()
         try schedule.validate(training: training); try training.validate(); try checkpoint.validate()
         try logging.validate(); try parallel.validate()
+        if tokenizer.kind == .model && model.initFrom.isEmpty {
+            throw ConfigError(field: "tokenizer.kind", "\"model\" takes the tokenizer of model.init_from, which is empty")
+        }
+        if !model.initFrom.isEmpty && tokenizer.kind == .char {
+            throw ConfigError(field: "tokenizer.kind", "a pretrained model (model.init_from) needs its own tokenizer: set tokenizer.kind = \"model\"")
+        }
     }
 }
 
@@ -171,6 +177,8 @@ public struct TokenizerSection: Codable, Sendable, Equatable {
             throw ConfigError(field: "tokenizer.path", "must be empty with kind = \"char\" (the characters come from the training text); to load a saved tokenizer use kind = \"files\"")
         case .files where path.isEmpty:
             throw ConfigError(field: "tokenizer.path", "kind = \"files\" needs the directory or file of the tokenizer")
+        case .model where !path.isEmpty:
+            throw ConfigError(field: "tokenizer.path", "must be empty with kind = \"model\" (the tokenizer comes with model.init_from)")
         default:
             break
         }

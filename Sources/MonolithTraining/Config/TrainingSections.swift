@@ -135,8 +135,11 @@ public struct CheckpointSection: Codable, Sendable, Equatable {
     public var keepLast = 3
     /// Resume from `latest`, a step number, or nothing (empty).
     public var resume = ""
+    /// Also write `model.gguf` (with the tokenizer's metadata) into each checkpoint, matrices in
+    /// this type, so that llama.cpp runs it: `none`, `f32`, `f16`, `bf16` or `q8_0`.
+    public var gguf = GGUFExportType.none
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume }
+    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume, gguf }
 
     func validate() throws {
         if interval < 0 { throw ConfigError(field: "checkpoint.interval", "must be ≥ 0, got \(interval)") }
