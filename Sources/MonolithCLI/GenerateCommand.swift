@@ -108,12 +108,15 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "UTF-8 text file to score.") var text: String
     @Option(help: "Window length in tokens (default: the model's context).") var context: Int?
     @Option(help: "Tokens between window starts (default: the window length).") var stride: Int?
+    @Option(help: "Whose convention: hf (sliding windows, as transformers' guide) or llama.cpp (chunks of --context, second half scored, BOS as the model adds it; llama-perplexity -c N).")
+    var convention = "hf"
     @Flag(help: "Decode invalid UTF-8 with U+FFFD instead of failing.") var replaceInvalid = false
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
         configureThreads(threads)
+        guard ["hf", "llama.cpp"].contains(convention) else { throw ValidationError("--convention must be hf or llama.cpp, got '\(convention)'") }
         let (gpt, tok) = try loadModelAndTokenizer(model: model, tokenizer: tokenizer)
         guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read the file") }
         let body: String
@@ -123,7 +126,10 @@ struct PerplexityCommand: ParsableCommand {
             throw ValidationError("\(text): invalid UTF-8 at byte offset \(CorpusFiles.firstInvalidUTF8(data)); pass --replace-invalid to decode it with U+FFFD")
         }
         let ctx = context ?? gpt.config.contextLength
-        let r = try Perplexity.evaluate(model: gpt, tokens: tok.encode(body), context: ctx, stride: stride ?? ctx)
+        let r = convention == "hf"
+            ? try Perplexity.evaluate(model: gpt, tokens: tok.encode(body), context: ctx, stride: stride ?? ctx)
+            : try Perplexity.evaluateChunks(model: gpt, tokens: tok.encodePrompt(body), context: ctx,
+                                            bos: tok.addsBOS ? tok.beginningOfText : nil)
         if json {
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             print(String(data: try enc.encode(r), encoding: .utf8)!)

@@ -58,3 +58,38 @@ public enum Perplexity {
         return Result(meanLoss: mean, perplexity: exp(mean), tokens: count, windows: windows)
     }
 }
+
+extension Perplexity {
+    /// Perplexity by `llama-perplexity`'s convention: the tokens are cut into `tokens / context`
+    /// whole chunks of `context` (the remainder is dropped); in each chunk the first token is
+    /// replaced by `bos` when the model adds one, and only the second half of the positions is
+    /// scored (each scored token sees at least `context / 2` tokens of history).
+    public static func evaluateChunks(model: GPT, tokens: [Int32], context: Int, bos: Int32?,
+                                      progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard context >= 4, context <= model.config.contextLength else {
+            throw ModelInputError("--context \(context) must be in 4...\(model.config.contextLength)")
+        }
+        let chunks = tokens.count / context
+        guard chunks >= 1 else {
+            throw ModelInputError("the text has \(tokens.count) tokens; llama.cpp's convention needs at least one chunk of \(context)")
+        }
+        let first = context / 2
+        var nll = 0.0, count = 0
+        for c in 0..<chunks {
+            var ids = Array(tokens[(c * context)..<((c + 1) * context)])
+            if let bos { ids[0] = bos }
+            var targets = [Int32](repeating: -1, count: context)
+            for i in first..<(context - 1) { targets[i] = tokens[c * context + i + 1] }
+            let loss = try ids.withUnsafeBufferPointer { i in
+                try targets.withUnsafeBufferPointer { t in
+                    try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: 1, seqLen: context)!
+                }
+            }
+            nll += Double(loss) * Double(context - 1 - first)
+            count += context - 1 - first
+            progress?(c + 1, chunks)
+        }
+        let mean = nll / Double(count)
+        return Result(meanLoss: mean, perplexity: exp(mean), tokens: count, windows: chunks)
+    }
+}
