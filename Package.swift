@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MonolithTokenizer", targets: ["MonolithTokenizer"]),
         .library(name: "MonolithData", targets: ["MonolithData"]),
         .library(name: "MonolithParallel", targets: ["MonolithParallel"]),
+        .library(name: "MonolithEval", targets: ["MonolithEval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,11 @@ let package = Package(
         // Layer 3: communicators (Open MPI, in-process), the process grid, tensor-parallel regions,
         // pipeline schedules and ZeRO sharding.
         .target(name: "MonolithParallel", dependencies: ["CMPI", "MonolithKernels", "MonolithModel"], swiftSettings: fast),
+        // Layer 4: evaluation as lm-evaluation-harness does it (tasks, few-shot, scoring, results).
+        .target(name: "MonolithEval",
+                dependencies: ["MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithKernels",
+                               .product(name: "TOMLKit", package: "TOMLKit")],
+                swiftSettings: fast),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -60,7 +66,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithPlan",
-                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel",
+                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel", "MonolithEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -74,6 +80,7 @@ let package = Package(
         .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithEvalTests", dependencies: ["MonolithEval", "MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithTestSupport"]),
         .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),
     ]
 )
