@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MonolithData", targets: ["MonolithData"]),
         .library(name: "MonolithParallel", targets: ["MonolithParallel"]),
         .library(name: "MonolithGGUF", targets: ["MonolithGGUF"]),
+        .library(name: "MonolithEval", targets: ["MonolithEval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,6 +57,11 @@ let package = Package(
         .target(name: "MonolithParallel", dependencies: ["CMPI", "MonolithKernels", "MonolithModel"], swiftSettings: fast),
         // GGUF files (llama.cpp's model format) and ggml's block quantization codecs.
         .target(name: "MonolithGGUF", dependencies: ["MonolithKernels"], swiftSettings: fast),
+        // Layer 4: evaluation as lm-evaluation-harness does it (tasks, few-shot, scoring, results).
+        .target(name: "MonolithEval",
+                dependencies: ["MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithKernels",
+                               .product(name: "TOMLKit", package: "TOMLKit")],
+                swiftSettings: fast),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -63,7 +69,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithPlan",
-                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel",
+                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel", "MonolithEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -78,6 +84,7 @@ let package = Package(
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithEvalTests", dependencies: ["MonolithEval", "MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithTestSupport"]),
         .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),
     ]
 )
