@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MonolithTraining
 import MonolithEval
 import MonolithModel
 import MonolithTokenizer
@@ -95,14 +96,14 @@ struct EvalCommand: ParsableCommand {
 /// model argument into weights, so new formats plug in here.
 ///
 /// - a directory: a Hugging Face GPT-2 directory (Monolith's checkpoints are ones);
-/// - `FILE.gguf`: not supported yet (the Llama/GGUF model layer will load it here);
+/// - `FILE.gguf` or a registry name (`smollm2-135m-instruct`): as `monolith generate` loads it;
 /// - otherwise a model name (`gpt2`, `org/name`) in the local Hugging Face cache
 ///   (`$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`); nothing is downloaded.
 func loadEvalModel(_ spec: String, tokenizer: String?) throws -> (GPT, any TextTokenizer) {
     var isDirectory: ObjCBool = false
-    if spec.hasSuffix(".gguf") {
-        guard FileManager.default.fileExists(atPath: spec) else { throw ValidationError("--model \(spec): no such file") }
-        throw ValidationError("--model \(spec): GGUF models are not supported yet; pass a Hugging Face GPT-2 directory")
+    // GGUF files and registry names (smollm2-135m-instruct) load as `monolith generate` loads them.
+    if spec.hasSuffix(".gguf") || CachedAsset.models[spec.lowercased()] != nil {
+        return try loadModelAndTokenizer(model: spec, tokenizer: tokenizer)
     }
     if FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) {
         guard isDirectory.boolValue else { throw ValidationError("--model \(spec): expected a model directory or a .gguf file") }

@@ -107,7 +107,7 @@ struct JobConfigTests {
         #expect(c.tokenizer.kind == .files && c.tokenizer.path == "runs/tok")
         // The old spelling, a path in `kind`, is refused with the choices.
         #expect { try ConfigLoader.load(overrides: ["--tokenizer.kind", "runs/tok"]) } throws: {
-            "\($0)".contains("tokenizer.kind: expected one of char, gpt2, files; got \"runs/tok\"")
+            "\($0)".contains("tokenizer.kind: expected one of char, gpt2, files, model; got \"runs/tok\"")
         }
         #expect { try ConfigLoader.load(overrides: ["--tokenizer.kind", "files"]) } throws: {
             "\($0)".contains("tokenizer.path") && "\($0)".contains("needs the directory")
