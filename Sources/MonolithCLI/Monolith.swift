@@ -6,7 +6,7 @@ struct Monolith: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monolith",
         abstract: "A GPT training stack in Swift: train, benchmark and plan language models.",
-        subcommands: [TrainCommand.self, GenerateCommand.self, FetchCommand.self, PerplexityCommand.self, EvalCommand.self, DemoCommand.self, BenchCommand.self, PlanCommand.self, TokenizerCommand.self, DataCommand.self, CommCommand.self],
+        subcommands: [TrainCommand.self, GenerateCommand.self, FetchCommand.self, ExportCommand.self, PerplexityCommand.self, EvalCommand.self, DemoCommand.self, BenchCommand.self, PlanCommand.self, TokenizerCommand.self, DataCommand.self, CommCommand.self],
         defaultSubcommand: nil
     )
 }
