@@ -24,7 +24,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Few-shot examples per prompt, drawn from the same file without the document itself.") var numFewshot = 0
     @Option(help: "Evaluate only the first N documents of each task.") var limit: Int?
     @Option(help: "Directory holding the built-in tasks' data files.") var dataDir = "."
-    @Option(help: "Requests decoded together.") var batchSize = 32
+    @Option(help: "Requests decoded together (fewer when their keys and values would pass 2 GiB).") var batchSize = 64
     @Option(help: "Few-shot sampling seed (lm-eval's fewshot_random_seed).") var seed = 1234
     @Option(help: "Write lm-eval's results JSON to this file.") var json: String?
     @Option(help: "Write lm-eval's per-document samples (JSON lines) to this file.") var logSamples: String?

@@ -68,10 +68,7 @@ public final class Evaluator {
 
     /// Evaluates every task in order.
     public func run(_ tasks: [EvalTask], options: EvalOptions) throws -> [TaskResult] {
-        guard let eot = tokenizer.endOfText else {
-            throw EvalError("the tokenizer has no end-of-text token, which lm-eval uses as the context of an empty prompt")
-        }
-        let encoder = RequestEncoder(tokenizer: tokenizer, maxLength: model.maxLength, prefixToken: eot)
+        let encoder = RequestEncoder(tokenizer: tokenizer, maxLength: model.maxLength, prefixToken: tokenizer.endOfText)
         return try tasks.map { try run($0, options: options, encoder: encoder) }
     }
 

@@ -67,12 +67,8 @@ public enum TaskLayout: Sendable, Equatable {
             let known = layouts.filter { $0 != .hellaswagLlamaCpp }.map(\.description).joined(separator: "; ")
             throw first.error("no layout of task \(task) fits this record: expected the fields of \(known); the record has: \(first.keyList)")
         }
-        var labels: [Int]? = nil
-        if layout == .piqaOfficial {
-            if first.has(["label"]) == false {
-                labels = try PIQALabels.read(PIQALabels.path(for: path), count: records.count, recordsFile: path)
-            }
-        }
+        // PIQA's official records carry no label (the HF layout, tried first, has one).
+        let labels = layout == .piqaOfficial ? try PIQALabels.read(PIQALabels.path(for: path), count: records.count, recordsFile: path) : nil
         let documents = try records.enumerated().map { k, entry in
             let r = RecordFields(entry.record, file: path, line: entry.line)
             return try layout.document(r, label: labels?[k])
@@ -127,13 +123,7 @@ public enum TaskLayout: Sendable, Equatable {
                                 prompt: .choices(query: text, choices: ["no", "yes"], gold: try r.goldIndex("label", choices: 2)))
         case .arcHF:
             let question = try r.string("question")
-            let choicesValue = RecordFields(try r.value("choices"), file: r.file, line: r.line)
-            let texts: [String], labels: [String]
-            do {
-                texts = try choicesValue.strings("text"); labels = try choicesValue.strings("label")
-            } catch let e as EvalError {
-                throw EvalError(e.description.replacingOccurrences(of: "field \"", with: "field \"choices."))
-            }
+            let texts = try r.strings("choices.text"), labels = try r.strings("choices.label")
             guard texts.count == labels.count else {
                 throw r.error("field \"choices\": \(texts.count) texts but \(labels.count) labels")
             }

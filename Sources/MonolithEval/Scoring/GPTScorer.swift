@@ -14,7 +14,7 @@ import MonolithModel
 /// length, so a batch's rows finish together ("batch by length").
 ///
 /// ```swift
-/// let scorer = GPTScorer(model: gpt, batchSize: 32)
+/// let scorer = GPTScorer(model: gpt, batchSize: 64)
 /// let scores = try scorer.score([[request]]) { _ in }   // [[TokenScore]]
 /// ```
 public final class GPTScorer: LoglikelihoodModel {
@@ -22,12 +22,14 @@ public final class GPTScorer: LoglikelihoodModel {
     public let model: GPT
     /// Rows (requests) decoded together.
     public let batchSize: Int
+    /// Most bytes of keys and values to hold at once (fewer rows per batch when exceeded).
+    public var cacheBudget = 2 << 30
     var session: DecodeSession?
     var warmedPrefix = 0
     private var cachedFingerprint: String?
 
     /// A scorer decoding up to `batchSize` requests together.
-    public init(model: GPT, batchSize: Int = 32) {
+    public init(model: GPT, batchSize: Int = 64) {
         self.model = model
         self.batchSize = max(1, batchSize)
     }
@@ -58,7 +60,7 @@ public final class GPTScorer: LoglikelihoodModel {
     public func score(_ groups: [[TokenizedRequest]], progress: (Int) -> Void) throws -> [[TokenScore]] {
         var results = groups.map { [TokenScore?](repeating: nil, count: $0.count) }
         let work = groups.indices.filter { !groups[$0].isEmpty }
-        guard !work.isEmpty else { return [] }
+        guard !work.isEmpty else { return groups.map { _ in [] } }
         let prefixes = work.map { sharedPrefix(groups[$0]) }
         var prefixOf = [Int](repeating: 0, count: groups.count)
         for (k, g) in work.enumerated() { prefixOf[g] = prefixes[k] }
@@ -67,8 +69,12 @@ public final class GPTScorer: LoglikelihoodModel {
             let a = (steps($0), groups[$0].map(\.tokens.count).max()!), b = (steps($1), groups[$1].map(\.tokens.count).max()!)
             return a.0 != b.0 ? a.0 > b.0 : a.1 != b.1 ? a.1 > b.1 : $0 < $1
         }
-        let slots = max(batchSize, groups.map(\.count).max()!)
         let capacity = groups.flatMap { $0.map(\.inputCount) }.max()!
+        // Keys and values take 2·L·capacity·C floats per slot: cap them at `cacheBudget` bytes
+        // (GPT-2 124M at 1024 positions needs 75 MB a slot), but always fit one whole document.
+        let c = model.config, bytesPerSlot = 2 * c.nLayer * min(capacity, c.contextLength) * c.nEmbd * MemoryLayout<Float>.size
+        let affordable = max(1, cacheBudget / max(1, bytesPerSlot))
+        let slots = max(min(batchSize, affordable), groups.map(\.count).max()!)
         let session = try reserveSession(slots: slots, capacity: max(1, capacity))
         // The model's forward sizes its workspace by the longest input so far and reallocates
         // when one is longer; one prefill of the longest prefix first allocates it once.

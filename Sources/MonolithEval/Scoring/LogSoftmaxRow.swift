@@ -8,11 +8,13 @@ public enum LogSoftmaxRow {
     /// the 1e-4 parity tolerance even for a 50k vocabulary.
     @inlinable
     public static func reduce(_ row: UnsafePointer<Float>, count n: Int) -> (logSumExp: Double, argmax: Int) {
-        var mv = Vec(repeating: -.infinity), j = 0
-        while j + vecWidth <= n { mv = pointwiseMax(mv, load(row + j)); j += vecWidth }
-        var m = mv.max()
-        while j < n { if row[j] > m { m = row[j] }; j += 1 }
-        var argmax = 0
+        // Softmax.max keeps its accumulator in vector registers (a pointwiseMax accumulator
+        // was split into per-lane spills: 8 ns per element instead of a fraction of one).
+        let m = Softmax.max(of: row, count: n)
+        let mv = Vec(repeating: m)
+        var j = 0
+        while j + vecWidth <= n, !any(load(row + j) .== mv) { j += vecWidth }
+        var argmax = j
         while argmax < n - 1, row[argmax] != m { argmax += 1 }
         let shift = Vec(repeating: m)
         var total = 0.0

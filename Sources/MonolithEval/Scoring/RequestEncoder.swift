@@ -31,16 +31,20 @@ public struct RequestEncoder: Sendable {
     public let tokenizer: any TextTokenizer
     /// The model's window (`max_length`: `n_positions` for GPT-2).
     public let maxLength: Int
-    /// The end-of-text id used for an empty context (lm-eval's `prefix_token_id`).
-    public let prefixToken: Int32
+    /// The end-of-text id used for an empty context (lm-eval's `prefix_token_id`); a tokenizer
+    /// without one (a character-level model) can score every request whose context is not empty.
+    public let prefixToken: Int32?
 
-    public init(tokenizer: any TextTokenizer, maxLength: Int, prefixToken: Int32) {
+    public init(tokenizer: any TextTokenizer, maxLength: Int, prefixToken: Int32?) {
         self.tokenizer = tokenizer; self.maxLength = maxLength; self.prefixToken = prefixToken
     }
 
     /// The context and continuation token ids of `request`, before truncation.
     public func encodePair(_ request: LoglikelihoodRequest) throws -> (context: [Int32], continuation: [Int32]) {
         if request.context.isEmpty {
+            guard let prefixToken else {
+                throw EvalError("a request has an empty context, which lm-eval replaces by the end-of-text token, but the tokenizer has none")
+            }
             let continuation = tokenizer.encode(request.continuation)
             guard let first = continuation.first else { throw EvalError("a request has an empty context and an empty continuation") }
             return first == prefixToken ? ([first], Array(continuation.dropFirst())) : ([prefixToken], continuation)
