@@ -29,7 +29,7 @@ struct LlamaDecodeTests {
         _ = try session.prefill(slot: 1, Array(ids.prefix(2)))
         var logits = try session.prefill(slot: 0, Array(ids.prefix(3)))
         for len in 3...n {
-            try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: len) }
+            _ = try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: len) }
             let full = Array(UnsafeBufferPointer(start: reference.logits + (len - 1) * v, count: v))
             let err = relativeError(Array(logits.prefix(v)), full)
             #expect(err < 1e-5, "position \(len - 1): relative error \(err)")
@@ -50,7 +50,7 @@ struct LlamaDecodeTests {
         _ = try session.prefill(Array(ids.prefix(4)))
         var logits: [Float] = []
         for i in 4..<12 { logits = Array(try session.decode([ids[i]])) }
-        try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: 12) }
+        _ = try ids.withUnsafeBufferPointer { try reference.forward(ids: $0.baseAddress!, batch: 1, seqLen: 12) }
         let full = Array(UnsafeBufferPointer(start: reference.logits + 11 * v, count: v))
         #expect(relativeError(logits, full) < 1e-5)
     }

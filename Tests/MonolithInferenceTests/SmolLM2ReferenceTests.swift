@@ -26,7 +26,7 @@ struct SmolLM2ReferenceTests {
         let v = model.config.vocabSize
         for k in 0..<5 {
             let ids = try ref.ints("prompt\(k)")
-            try ids.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: ids.count) }
+            _ = try ids.withUnsafeBufferPointer { try model.forward(ids: $0.baseAddress!, batch: 1, seqLen: ids.count) }
             let last = Array(UnsafeBufferPointer(start: model.logits + (ids.count - 1) * v, count: v))
             let err = relativeError(last, try ref.floats("last_logits\(k)"))
             #expect(err < 1e-4, "prompt \(k): last-position logits relative error \(err)")
