@@ -32,18 +32,26 @@ import Testing
         return try RequestBuilder.build(t, numFewshot: shots, limit: limit, seed: 1234).map { try $0.requests.map(encoder.encode) }
     }
 
-    @Test(arguments: ["hellaswag", "winogrande", "lambada_openai"])
-    func prefixSharingEqualsFullForward(task: String) throws {
+    /// Both strategies (prefix-shared decoding, batched full forward passes) and batch sizes 1
+    /// and 8 against one plain forward pass per request.
+    @Test(arguments: ["piqa", "hellaswag", "winogrande", "lambada_openai"])
+    func scoringStrategiesEqualFullForward(task: String) throws {
         let model = try EvalFixtures.model()
         let groups = try groups(task, shots: 1, limit: 6)
-        let shared = try GPTScorer(model: model, batchSize: 8).score(groups) { _ in }
-        let single = try GPTScorer(model: try EvalFixtures.model(), batchSize: 1).score(groups) { _ in }
+        func scores(batch: Int, decodedPositionCost: Int) throws -> [[TokenScore]] {
+            let scorer = GPTScorer(model: try EvalFixtures.model(), batchSize: batch)
+            scorer.decodedPositionCost = decodedPositionCost
+            return try scorer.score(groups) { _ in }
+        }
+        let decoded = try scores(batch: 8, decodedPositionCost: 0), forward = try scores(batch: 8, decodedPositionCost: 1000)
+        let single = try scores(batch: 1, decodedPositionCost: 0), singleForward = try scores(batch: 1, decodedPositionCost: 1000)
         for (g, group) in groups.enumerated() {
             for (i, r) in group.enumerated() {
                 let want = try reference(model, r)
-                #expect(relative(shared[g][i].logLikelihood, want.logLikelihood) < 2e-5, "\(task) doc \(g) request \(i)")
-                #expect(shared[g][i].isGreedy == want.isGreedy)
-                #expect(relative(single[g][i].logLikelihood, shared[g][i].logLikelihood) < 1e-6)
+                for (name, got) in [("decoded", decoded), ("forward", forward), ("decoded, batch 1", single), ("forward, batch 1", singleForward)] {
+                    #expect(relative(got[g][i].logLikelihood, want.logLikelihood) < 2e-5, "\(task) doc \(g) request \(i): \(name)")
+                    #expect(got[g][i].isGreedy == want.isGreedy, "\(task) doc \(g) request \(i): \(name)")
+                }
             }
         }
     }

@@ -3,7 +3,8 @@ import MonolithKernels
 import MonolithModel
 
 /// Scores requests with a Monolith ``GPT`` through a ``DecodeSession``, computing each document's
-/// shared prefix once.
+/// shared prefix once (or, for documents whose choices share little, with batched full forward
+/// passes: ``prefersFullForward(_:prefix:)``).
 ///
 /// For one document (a group of requests): the longest token prefix its requests share, up to
 /// the first scored position, is prefilled once into one cache slot and copied to the others
@@ -24,6 +25,11 @@ public final class GPTScorer: LoglikelihoodModel {
     public let batchSize: Int
     /// Most bytes of keys and values to hold at once (fewer rows per batch when exceeded).
     public var cacheBudget = 2 << 30
+    /// Most bytes of logits a full forward batch may produce (`[rows, T, V]` floats).
+    public var logitsBudget = 512 << 20
+    /// The cost of a decoded position relative to a position of a batched forward pass, which
+    /// decides each document's strategy (``prefersFullForward(_:prefix:)``); 0 decodes always.
+    public var decodedPositionCost = 2
     var session: DecodeSession?
     var warmedPrefix = 0
     private var cachedFingerprint: String?
@@ -64,21 +70,38 @@ public final class GPTScorer: LoglikelihoodModel {
         let prefixes = work.map { sharedPrefix(groups[$0]) }
         var prefixOf = [Int](repeating: 0, count: groups.count)
         for (k, g) in work.enumerated() { prefixOf[g] = prefixes[k] }
+        // Documents whose rows share little go through full forward passes; the rest share
+        // their prefix and decode.
+        let forward = work.filter { prefersFullForward(groups[$0], prefix: prefixOf[$0]) }
+        if !forward.isEmpty {
+            var remaining = [Int](repeating: 0, count: groups.count)
+            for g in forward { remaining[g] = groups[g].count }
+            let longest = work.flatMap { groups[$0].map(\.inputCount) }.max()!
+            try scoreByFullForward(forward.flatMap { g in groups[g].enumerated().map { (g, $0.offset, $0.element) } },
+                                   longestInput: longest) { g, i, s in
+                results[g][i] = s
+                remaining[g] -= 1
+                if remaining[g] == 0 { progress(1) }
+            }
+        }
+        let forwardSet = Set(forward)
+        let decode = work.filter { !forwardSet.contains($0) }
+        guard !decode.isEmpty else { return results.map { $0.map { $0! } } }
         let steps = { (g: Int) in groups[g].map { $0.inputCount - prefixOf[g] }.max()! }
-        let order = work.sorted {
+        let order = decode.sorted {
             let a = (steps($0), groups[$0].map(\.tokens.count).max()!), b = (steps($1), groups[$1].map(\.tokens.count).max()!)
             return a.0 != b.0 ? a.0 > b.0 : a.1 != b.1 ? a.1 > b.1 : $0 < $1
         }
-        let capacity = groups.flatMap { $0.map(\.inputCount) }.max()!
+        let capacity = decode.flatMap { groups[$0].map(\.inputCount) }.max()!
         // Keys and values take 2·L·capacity·C floats per slot: cap them at `cacheBudget` bytes
         // (GPT-2 124M at 1024 positions needs 75 MB a slot), but always fit one whole document.
         let c = model.config, bytesPerSlot = 2 * c.nLayer * min(capacity, c.contextLength) * c.nEmbd * MemoryLayout<Float>.size
         let affordable = max(1, cacheBudget / max(1, bytesPerSlot))
-        let slots = max(min(batchSize, affordable), groups.map(\.count).max()!)
+        let slots = max(min(batchSize, affordable), decode.map { groups[$0].count }.max()!)
         let session = try reserveSession(slots: slots, capacity: max(1, capacity))
         // The model's forward sizes its workspace by the longest input so far and reallocates
         // when one is longer; one prefill of the longest prefix first allocates it once.
-        if let longest = prefixes.max(), longest > warmedPrefix {
+        if let longest = decode.map({ prefixOf[$0] }).max(), longest > warmedPrefix {
             _ = try session.prefill(slot: 0, [Int32](repeating: 0, count: longest))
             warmedPrefix = longest
         }
