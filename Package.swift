@@ -46,7 +46,7 @@ let package = Package(
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: fast),
         // Layer 3: inference (KV-cache decoding, sampling, perplexity).
-        .target(name: "MonolithInference", dependencies: ["MonolithModel", "MonolithKernels"], swiftSettings: fast),
+        .target(name: "MonolithInference", dependencies: ["MonolithModel", "MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         // Text side: GPT-2 byte-level BPE (load, encode, decode, train) and the data pipeline.
         .target(name: "MonolithTokenizer", dependencies: ["MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         .target(name: "MonolithData", dependencies: ["MonolithTokenizer", "MonolithKernels"], swiftSettings: fast),
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "MonolithModelTests", dependencies: ["MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTrainingTests", dependencies: ["MonolithTraining", "MonolithModel", "MonolithTokenizer", "MonolithParallel", "MonolithTestSupport"]),
         .testTarget(name: "MonolithPlanTests", dependencies: ["MonolithPlan", "MonolithTestSupport"]),
-        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithGGUF", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithInferenceTests", dependencies: ["MonolithInference", "MonolithModel", "MonolithGGUF", "MonolithTokenizer", "MonolithTestSupport"]),
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),

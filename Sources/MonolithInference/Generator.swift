@@ -16,10 +16,10 @@ public struct Generator {
     /// The decoding session (owns the KV cache).
     public let session: DecodeSession
 
-    /// A generator over `model` with room for `capacity` positions (default: context length);
-    /// `bf16Weights` as in ``DecodeSession``.
-    public init(model: GPT, capacity: Int? = nil, bf16Weights: Bool = false) throws {
-        session = try DecodeSession(model: model, slots: 1, capacity: capacity, bf16Weights: bf16Weights)
+    /// A generator over `model` with room for `capacity` positions (default: context length),
+    /// reading `weights` (see ``DecodeSession/Weights``).
+    public init(model: GPT, capacity: Int? = nil, weights: DecodeSession.Weights = .fp32) throws {
+        session = try DecodeSession(model: model, slots: 1, capacity: capacity, weights: weights)
     }
 
     /// Generates up to `maxNewTokens` after `prompt`, stopping early at `stop` (not included).

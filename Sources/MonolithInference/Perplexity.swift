@@ -21,11 +21,41 @@ public enum Perplexity {
         enum CodingKeys: String, CodingKey { case meanLoss = "mean_loss", perplexity, tokens, windows }
     }
 
+    /// The mean loss of one window: `ids` with `targets` (−1 where a position is not scored).
+    public typealias Scorer = (_ ids: [Int32], _ targets: [Int32]) throws -> Double
+
+    /// Scores windows with `model`'s training forward (fp32 or bf16-rounded weights).
+    public static func scorer(_ model: GPT) -> Scorer {
+        { ids, targets in
+            try ids.withUnsafeBufferPointer { i in
+                try targets.withUnsafeBufferPointer { t in
+                    Double(try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: 1, seqLen: ids.count)!)
+                }
+            }
+        }
+    }
+
+    /// Scores windows through `session`'s decode steps and weights (slot 0), for the native path.
+    public static func scorer(_ session: DecodeSession) -> Scorer {
+        { ids, targets in
+            let lp = try session.targetLogProbabilities(slot: 0, ids, targets: targets)
+            let scored = zip(lp, targets).filter { $0.1 >= 0 }
+            return -scored.reduce(0.0) { $0 + $1.0 } / Double(max(1, scored.count))
+        }
+    }
+
     /// Scores `tokens` with `model`.
     public static func evaluate(model: GPT, tokens: [Int32], context: Int, stride: Int,
                                 progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        guard context >= 2, context <= model.config.contextLength else {
-            throw ModelInputError("--context \(context) must be in 2...\(model.config.contextLength) (n_positions)")
+        try evaluate(scorer(model), maxContext: model.config.contextLength, tokens: tokens, context: context, stride: stride,
+                     progress: progress)
+    }
+
+    /// Scores `tokens` window by window with `score`, for a model of `maxContext` positions.
+    public static func evaluate(_ score: Scorer, maxContext: Int, tokens: [Int32], context: Int, stride: Int,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard context >= 2, context <= maxContext else {
+            throw ModelInputError("--context \(context) must be in 2...\(maxContext) (n_positions)")
         }
         guard stride >= 1, stride <= context else { throw ModelInputError("--stride \(stride) must be in 1...\(context)") }
         guard tokens.count >= 2 else { throw ModelInputError("the text has \(tokens.count) token(s); perplexity needs at least 2") }
@@ -40,12 +70,7 @@ public enum Perplexity {
             let scored = targets.filter { $0 >= 0 }.count
             let weight = min(trgLen, len) - 1
             if scored > 0 && weight > 0 {
-                let loss = try ids.withUnsafeBufferPointer { i in
-                    try targets.withUnsafeBufferPointer { t in
-                        try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: 1, seqLen: len)!
-                    }
-                }
-                nll += Double(loss) * Double(weight)
+                nll += try score(ids, targets) * Double(weight)
                 count += weight
             }
             windows += 1
@@ -66,8 +91,15 @@ extension Perplexity {
     /// scored (each scored token sees at least `context / 2` tokens of history).
     public static func evaluateChunks(model: GPT, tokens: [Int32], context: Int, bos: Int32?,
                                       progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        guard context >= 4, context <= model.config.contextLength else {
-            throw ModelInputError("--context \(context) must be in 4...\(model.config.contextLength)")
+        try evaluateChunks(scorer(model), maxContext: model.config.contextLength, tokens: tokens, context: context, bos: bos,
+                           progress: progress)
+    }
+
+    /// ``evaluateChunks(model:tokens:context:bos:progress:)`` with chunks scored by `score`.
+    public static func evaluateChunks(_ score: Scorer, maxContext: Int, tokens: [Int32], context: Int, bos: Int32?,
+                                      progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard context >= 4, context <= maxContext else {
+            throw ModelInputError("--context \(context) must be in 4...\(maxContext)")
         }
         let chunks = tokens.count / context
         guard chunks >= 1 else {
@@ -80,12 +112,7 @@ extension Perplexity {
             if let bos { ids[0] = bos }
             var targets = [Int32](repeating: -1, count: context)
             for i in first..<(context - 1) { targets[i] = tokens[c * context + i + 1] }
-            let loss = try ids.withUnsafeBufferPointer { i in
-                try targets.withUnsafeBufferPointer { t in
-                    try model.forward(ids: i.baseAddress!, targets: t.baseAddress!, batch: 1, seqLen: context)!
-                }
-            }
-            nll += Double(loss) * Double(context - 1 - first)
+            nll += try score(ids, targets) * Double(context - 1 - first)
             count += context - 1 - first
             progress?(c + 1, chunks)
         }

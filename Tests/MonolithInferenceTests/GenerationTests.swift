@@ -45,7 +45,7 @@ struct GenerationTests {
         let model = try Self.model(), reference = try Self.model()
         model.roundWeightsToBF16(); reference.roundWeightsToBF16()
         let ids = try Self.expected().ints("ids").prefix(12).map { $0 }
-        let session = try DecodeSession(model: model, slots: 1, bf16Weights: true)
+        let session = try DecodeSession(model: model, slots: 1, weights: .bf16)
         _ = try session.prefill(Array(ids.prefix(4)))
         var logits: [Float] = []
         for n in 4..<12 { logits = Array(try session.decode([ids[n]])) }

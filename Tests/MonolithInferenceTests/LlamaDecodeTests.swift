@@ -46,7 +46,7 @@ struct LlamaDecodeTests {
         model.roundWeightsToBF16(); reference.roundWeightsToBF16()
         let v = model.config.vocabSize
         let ids = (0..<12).map { Int32(($0 * 13 + 5) % v) }
-        let session = try DecodeSession(model: model, slots: 1, bf16Weights: true)
+        let session = try DecodeSession(model: model, slots: 1, weights: .bf16)
         _ = try session.prefill(Array(ids.prefix(4)))
         var logits: [Float] = []
         for i in 4..<12 { logits = Array(try session.decode([ids[i]])) }

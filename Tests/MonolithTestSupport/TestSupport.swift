@@ -83,3 +83,10 @@ public func cachedAsset(_ file: String) -> String? {
     let path = root + "/" + file
     return FileManager.default.fileExists(atPath: path) ? path : nil
 }
+
+/// `../shared/data/<relative>` beside the repository (the shared corpora; tests that read them
+/// are skipped where it is missing).
+public func sharedDataPath(_ relative: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/data/" + relative).path
+}

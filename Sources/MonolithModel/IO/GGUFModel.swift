@@ -108,9 +108,10 @@ extension GPT {
         return model
     }
 
-    /// Copies every parameter from a GGUF file laid out as llama.cpp's converter writes it.
-    public func loadParameters(from file: GGUFFile) throws {
-        for spec in layout.tensors {
+    /// Copies every parameter from a GGUF file laid out as llama.cpp's converter writes it, except
+    /// the tensors at the offsets in `skipping` (left untouched: see ``NativeWeights``).
+    public func loadParameters(from file: GGUFFile, skipping: Set<Int> = []) throws {
+        for spec in layout.tensors where !skipping.contains(spec.offset) {
             for part in GGUFModel.parts(of: spec, config: config) {
                 let name = GGUFModel.tensorName(part.name)
                 let info = try file.requireTensor(named: name)

@@ -1,3 +1,4 @@
+import MonolithGGUF
 import MonolithKernels
 
 /// Where one decode step reads and writes a layer's keys and values: `[slots, capacity, W]` each
@@ -15,20 +16,6 @@ public struct LayerKVView {
     }
 }
 
-/// bf16 copies of the four matrices a decode step reads (half the memory traffic of fp32).
-public struct PackedBlockWeights {
-    public let qkv, attnProj, fc, fcProj: BF16Matrix
-
-    /// Packs block `w` of `config`'s shape.
-    public init(_ w: BlockTensors, config: GPTConfig, pool: WorkerPool) {
-        let c = config.nEmbd, q = config.qkvWidth, f = config.fcWidth, h = config.intermediateSize
-        qkv = BF16Matrix(w.qkvw, rows: c, cols: q, ld: q, pool: pool)
-        attnProj = BF16Matrix(w.attnProjW, rows: c, cols: c, ld: c, pool: pool)
-        fc = BF16Matrix(w.fcW, rows: c, cols: f, ld: f, pool: pool)
-        fcProj = BF16Matrix(w.fcProjW, rows: h, cols: c, ld: c, pool: pool)
-    }
-}
-
 /// Working rows of a decode step for up to `rows` sequences: `[R,C]` norm output and attention
 /// output, `[R, C+2W]` qkv, `[R, fc]` and `[R, I]` MLP, norm statistics, and per-thread scores.
 public final class DecodeScratch {
@@ -39,13 +26,15 @@ public final class DecodeScratch {
     public let ln, qkv, atty, fch, fchGelu, mean, rstd, scores: UnsafeMutablePointer<Float>
     /// Sequences and cache positions it was sized for.
     public let rows: Int, capacity: Int
+    /// The inputs of quantized projections, quantized to 8 bits.
+    public let quantized = QuantizedActivations()
 
     /// Scratch for `rows` sequences of `config`'s model, over caches of `capacity`.
     public init(rows: Int, config: GPTConfig, capacity: Int, pool: WorkerPool) {
         self.rows = rows; self.capacity = capacity
         let c = config.nEmbd
         buffers = [rows * c, rows * config.qkvWidth, rows * c, rows * config.fcWidth, rows * config.intermediateSize, rows, rows,
-                   pool.threadCount * capacity]
+                   pool.threadCount * rows * capacity]
             .map { FloatBuffer(count: $0) }
         let p = buffers.map(\.base)
         ln = p[0]; qkv = p[1]; atty = p[2]; fch = p[3]; fchGelu = p[4]; mean = p[5]; rstd = p[6]; scores = p[7]
@@ -62,13 +51,17 @@ extension TransformerLayer {
     ///   - x: `[R, C]` residual rows, updated in place to the block's output.
     ///   - slots: the cache slot of each row; `positions`: the position each row's token takes.
     ///     The row's key and value are written there, and it attends over `0...position`.
-    ///   - packed: bf16 copies of the matrices, read instead of `w`'s when there are few rows.
-    public func decode(_ x: UnsafeMutablePointer<Float>, w: BlockTensors, packed: PackedBlockWeights?, cache: LayerKVView,
+    ///   - weights: what each projection reads (``DecodeBlockWeights/fp32``: `w`'s own tensors). The
+    ///     norms and biases always come from `w`.
+    ///
+    /// The rows may also be consecutive positions of one slot (a prompt chunk): every row's key
+    /// and value are written before any row attends, so each sees the ones before it.
+    public func decode(_ x: UnsafeMutablePointer<Float>, w: BlockTensors, weights: DecodeBlockWeights, cache: LayerKVView,
                        slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
         precondition(alone, "decoding runs on a single rank")
         let b = slots.count, c = channels, ld = qkvWidth, kv = localKVHeads * headDim
         normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln1w, bias: w.ln1b, rows: b, pool: pool)
-        Self.decodeLinear(s.qkv, s.ln, w.qkvw, packed?.qkv, bias: w.qkvb, rows: b, k: c, n: ld, accumulate: false, pool: pool)
+        weights.qkv.apply(s.qkv, s.ln, w.qkvw, bias: w.qkvb, rows: b, k: c, n: ld, accumulate: false, activations: s.quantized, pool: pool)
         for (i, slot) in slots.enumerated() {
             let row = s.qkv + i * ld
             rope?.rotate(row, heads: heads + kvHeads, position: positions[i])
@@ -78,30 +71,20 @@ extension TransformerLayer {
         }
         attendOverCache(cache, slots: slots, positions: positions, scratch: s, pool: pool)
         if let bias = w.attnProjB { Residual.copyAddingBias(output: x, input: x, bias: bias, rows: b, cols: c, pool: pool) }
-        Self.decodeLinear(x, s.atty, w.attnProjW, packed?.attnProj, bias: nil, rows: b, k: c, n: c, accumulate: true, pool: pool)
+        weights.attnProj.apply(x, s.atty, w.attnProjW, bias: nil, rows: b, k: c, n: c, accumulate: true, activations: s.quantized, pool: pool)
         normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln2w, bias: w.ln2b, rows: b, pool: pool)
-        Self.decodeLinear(s.fch, s.ln, w.fcW, packed?.fc, bias: nil, rows: b, k: c, n: fcWidth, accumulate: false, pool: pool)
+        weights.fc.apply(s.fch, s.ln, w.fcW, bias: nil, rows: b, k: c, n: fcWidth, accumulate: false, activations: s.quantized, pool: pool)
         activation(output: s.fchGelu, input: s.fch, bias: w.fcB, rows: b, pool: pool)
         if let bias = w.fcProjB { Residual.copyAddingBias(output: x, input: x, bias: bias, rows: b, cols: c, pool: pool) }
-        Self.decodeLinear(x, s.fchGelu, w.fcProjW, packed?.fcProj, bias: nil, rows: b, k: hidden, n: c, accumulate: true, pool: pool)
-    }
-
-    /// `out (+)= input · W (+ bias)`, reading the bf16 copy of `W` when there is one and few rows
-    /// (beyond 4 rows the fp32 GEMM wins: the weights are read once either way).
-    static func decodeLinear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                             _ packedW: BF16Matrix?, bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, accumulate: Bool,
-                             pool: WorkerPool) {
-        guard let packedW, rows <= 4 else {
-            Linear.forward(output: out, input: input, weight: w, bias: bias, rows: rows, inFeatures: k, outFeatures: n,
-                           accumulate: accumulate, pool: pool)
-            return
-        }
-        if let bias { Residual.copyAddingBias(output: out, input: nil, bias: bias, rows: rows, cols: n, pool: .serial) }
-        packedW.rowsTimesMatrix(y: out, x: input, rows: rows, accumulate: accumulate || bias != nil, pool: pool)
+        weights.fcProj.apply(x, s.fchGelu, w.fcProjW, bias: nil, rows: b, k: hidden, n: c, accumulate: true, activations: s.quantized, pool: pool)
     }
 
     /// Single-query attention of each row's newest position over its slot, one (row, head) per task.
     func attendOverCache(_ cache: LayerKVView, slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
+        if slots.count >= 8, slots.allSatisfy({ $0 == slots[0] }), positions.indices.allSatisfy({ positions[$0] == positions[0] + $0 }) {
+            attendChunk(cache, slot: slots[0], first: positions[0], rows: slots.count, scratch: s, pool: pool)
+            return
+        }
         let c = channels, nh = heads, d = headDim, cap = cache.capacity, ld = qkvWidth, kv = kvHeads * d, group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
         let tasks = slots.count * nh
@@ -122,6 +105,35 @@ extension TransformerLayer {
                         for j in 0..<n { axpy(sc[j], vBase + j * kv, o, d) }
                     }
                 }
+            }
+        }
+    }
+}
+
+extension TransformerLayer {
+    /// Causal attention of `rows` consecutive positions `first...` of one slot (a prompt chunk)
+    /// over the slot's cache, as two small matrix products per head (one head per task):
+    /// `S = QKᵀ/√d` over positions `0..<first+rows`, each row's softmax over its own prefix
+    /// (later positions zeroed), then `O = S·V`.
+    func attendChunk(_ cache: LayerKVView, slot: Int, first: Int, rows n: Int, scratch s: DecodeScratch, pool: WorkerPool) {
+        let c = channels, nh = heads, d = headDim, ld = qkvWidth, kv = kvHeads * d, group = heads / kvHeads
+        let span = first + n, scale = 1 / Float(d).squareRoot()
+        let keys = cache.keys + slot * cache.capacity * kv, values = cache.values + slot * cache.capacity * kv
+        let threads = min(pool.threadCount, nh)
+        pool.run { tid in
+            guard tid < threads else { return }
+            let sc = s.scores + tid * s.rows * s.capacity
+            for h in WorkerPool.chunk(tid, of: threads, count: nh) {
+                let kvh = h / group
+                gemm(transB: true, m: n, n: span, k: d, alpha: scale, a: s.qkv + h * d, lda: ld, b: keys + kvh * d, ldb: kv,
+                     beta: 0, c: sc, ldc: span, pool: .serial)
+                for i in 0..<n {
+                    let row = sc + i * span, valid = first + i + 1
+                    Softmax.row(row, count: valid)
+                    (row + valid).update(repeating: 0, count: span - valid)
+                }
+                gemm(m: n, n: d, k: span, a: sc, lda: span, b: values + kvh * d, ldb: kv, beta: 0, c: s.atty + h * d, ldc: c,
+                     pool: .serial)
             }
         }
     }
