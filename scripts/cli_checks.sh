@@ -107,5 +107,21 @@ else
     echo "skip: PyPI is out of reach; the GPT-2 ranks fetch is not checked"
 fi
 
+# SmolLM2 (fetched by scripts/test before these checks): the native quantized path by default.
+smol="${XDG_CACHE_HOME:-$HOME/.cache}/monolith/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ -f "$smol" ]; then
+    check "generate runs a GGUF file's quantized matrices by default" 0 "Paris" \
+        "$bin" generate --model "$smol" --prompt "The capital of France is" --max-new-tokens 4 --temperature 0
+    check "--weights names its choices" 1 "--weights must be one of native, fp32, bf16, got 'int4'" \
+        "$bin" generate --model "$smol" --prompt "x" --weights int4
+    ckpt="$tmp/gpt2run/checkpoints/step-00000001"
+    [ -d "$ckpt" ] && check "native weights need a GGUF file" 1 "has none \(use fp32 or bf16\)" \
+        "$bin" bench generate --model "$ckpt" --weights native --new-tokens 2 --reps 1
+    check "bench generate reports pp, tg, RSS and the bandwidth bound" 0 "peak RSS" \
+        "$bin" bench generate --model "$smol" --prompt-tokens 64 --new-tokens 8 --reps 1
+else
+    echo "skip: SmolLM2 is not in the cache (run monolith fetch smollm2-135m-instruct)"
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

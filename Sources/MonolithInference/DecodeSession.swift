@@ -108,7 +108,7 @@ public final class DecodeSession {
     public func extend(slot: Int, with tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw ModelInputError("extend needs at least one token") }
         if promptChunk > 0 {
-            // Quantized rows do not depend on how many run together: chunking changes nothing.
+            // Chunks rather than single steps: the quantized products read each weight once per chunk.
             try checkSlot(slot)
             let last = try runSteps(slot: slot, tokens[...]) { _, _ in }
             project(rows: 1, from: last - 1, into: logits.base)
