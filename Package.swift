@@ -27,12 +27,16 @@ let package = Package(
         .library(name: "MonolithParallel", targets: ["MonolithParallel"]),
         .library(name: "MonolithGGUF", targets: ["MonolithGGUF"]),
         .library(name: "MonolithEval", targets: ["MonolithEval"]),
+        .library(name: "MonolithServe", targets: ["MonolithServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // Layer 1: compute kernels (BLAS loader, SIMD elementwise kernels, worker pool).
@@ -62,6 +66,14 @@ let package = Package(
                 dependencies: ["MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithKernels",
                                .product(name: "TOMLKit", package: "TOMLKit")],
                 swiftSettings: fast),
+        // Layer 4: the OpenAI-compatible HTTP server with continuous batching (Hummingbird 2).
+        .target(name: "MonolithServe",
+                dependencies: ["MonolithInference", "MonolithModel", "MonolithTokenizer", "MonolithKernels",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: checked),
         // Independent: the analytic 3D-parallel planner.
         .target(name: "MonolithPlan", swiftSettings: fast),
         // Layer 4: the command line.
@@ -69,7 +81,7 @@ let package = Package(
             name: "MonolithCLI",
             dependencies: [
                 "MonolithTraining", "MonolithModel", "MonolithKernels", "MonolithGGUF", "MonolithPlan",
-                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel", "MonolithEval",
+                "MonolithTokenizer", "MonolithData", "MonolithInference", "MonolithParallel", "MonolithEval", "MonolithServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,7 +96,10 @@ let package = Package(
         .testTarget(name: "MonolithTokenizerTests", dependencies: ["MonolithTokenizer", "MonolithKernels", "MonolithGGUF", "MonolithTestSupport"]),
         .testTarget(name: "MonolithDataTests", dependencies: ["MonolithData", "MonolithTokenizer", "MonolithKernels", "MonolithTestSupport"]),
         .testTarget(name: "MonolithGGUFTests", dependencies: ["MonolithGGUF", "MonolithTestSupport"]),
-        .testTarget(name: "MonolithEvalTests", dependencies: ["MonolithEval", "MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithEvalTests", dependencies: ["MonolithEval", "MonolithKernels", "MonolithModel", "MonolithInference", "MonolithTokenizer", "MonolithTestSupport"]),
+        .testTarget(name: "MonolithServeTests",
+                    dependencies: ["MonolithServe", "MonolithInference", "MonolithModel", "MonolithTokenizer", "MonolithTestSupport",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "MonolithParallelTests", dependencies: ["MonolithParallel", "MonolithKernels", "MonolithModel", "MonolithTestSupport"]),
     ]
 )

@@ -20,20 +20,12 @@ llama-bench comes with llama.cpp (the llama-cpp-python source archive builds it:
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ab import cpu_name  # noqa: E402
 
 
 def main():

@@ -1,3 +1,4 @@
+import MonolithKernels
 import ArgumentParser
 import Foundation
 import MonolithTraining

@@ -33,8 +33,11 @@ public final class DecodeSession {
     let head: Head
     /// Input embedding rows, when the model's fp32 `wte` is not loaded.
     let embedding: QuantizedMatrix?
-    /// Prompt positions run per step when prefill goes through decode steps (``Weights/native``).
-    let promptChunk: Int
+    /// Most positions one step runs for ``append(slot:_:eachRow:)`` (and for every prefill with
+    /// ``Weights/native``).
+    public let promptChunk: Int
+    /// Whether prefill goes through decode steps (native weights are not in the fp32 model).
+    let prefillsThroughSteps: Bool
 
     /// Which weights a session's steps read.
     public enum Weights {
@@ -77,8 +80,9 @@ public final class DecodeSession {
         }
         guard promptChunk >= 1 else { throw ModelInputError("promptChunk must be at least 1, got \(promptChunk)") }
         // fp32 and bf16 prompts run the training forward; native ones go through decode steps.
-        if case .native = weights { self.promptChunk = promptChunk } else { self.promptChunk = 0 }
-        let rows = max(slots, self.promptChunk)
+        if case .native = weights { prefillsThroughSteps = true } else { prefillsThroughSteps = false }
+        self.promptChunk = promptChunk
+        let rows = max(slots, promptChunk)
         cache = KVCache(config: model.config, slots: slots, capacity: capacity)
         layer = TransformerLayer(config: model.config, group: SingleRankCommunicator())
         scratch = DecodeScratch(rows: rows, config: model.config, capacity: cache.capacity, pool: pool)
@@ -107,7 +111,7 @@ public final class DecodeSession {
     /// from another slot), one decode step per token; returns the logits after the last (`[V]`).
     public func extend(slot: Int, with tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw ModelInputError("extend needs at least one token") }
-        if promptChunk > 0 {
+        if prefillsThroughSteps {
             // Chunks rather than single steps: the quantized products read each weight once per chunk.
             try checkSlot(slot)
             let last = try runSteps(slot: slot, tokens[...]) { _, _ in }
@@ -124,7 +128,7 @@ public final class DecodeSession {
         guard t <= cache.capacity else {
             throw ModelInputError("prompt of \(t) tokens is longer than the context (\(cache.capacity)); shorten it or use truncation")
         }
-        if promptChunk > 0 {
+        if prefillsThroughSteps {
             for (i, slot) in slots.enumerated() {
                 cache.reset(slot: slot)
                 let last = try runSteps(slot: slot, ids[(i * t)..<((i + 1) * t)]) { _, _ in }
@@ -194,7 +198,7 @@ public final class DecodeSession {
                         bias: layout.lnfB.map { p + $0 }, rows: b, pool: pool)
     }
 
-    /// Appends `ids` to `slot` through decode steps of up to ``DecodeScratch/rows`` positions each.
+    /// Appends `ids` to `slot` through decode steps of up to ``promptChunk`` positions each.
     /// After each step `each(start, rows)` sees the step's first position and row count, with
     /// its final-norm rows in `ln`. Returns the row count of the last step.
     @discardableResult
@@ -207,13 +211,33 @@ public final class DecodeSession {
         var next = ids.startIndex, rows = 0
         while next < ids.endIndex {
             let start = cache.lengths[slot]
-            rows = min(scratch.rows, ids.endIndex - next)
+            rows = min(promptChunk, ids.endIndex - next)
             step(slots: Array(repeating: slot, count: rows), positions: Array(start..<(start + rows)), tokens: ids[next..<(next + rows)])
             cache.lengths[slot] += rows
             next += rows
             try each(start, rows)
         }
         return rows
+    }
+
+    /// Appends `tokens` to `slot` after what it holds, `promptChunk`-or-fewer positions per step
+    /// (a prompt admitted piece by piece between other sequences' decode steps), and returns the
+    /// logits after the last token (`[V]`). With `eachRow`, every position's logits are computed
+    /// and shown as `(position, logits)` (prompt log-probabilities); otherwise only the last row's.
+    public func append(slot: Int, _ tokens: ArraySlice<Int32>,
+                       eachRow: ((Int, UnsafeBufferPointer<Float>) throws -> Void)? = nil) throws -> UnsafeBufferPointer<Float> {
+        try checkSlot(slot)
+        guard !tokens.isEmpty else { throw ModelInputError("append needs at least one token") }
+        let v = model.config.vocabSize
+        let last = try runSteps(slot: slot, tokens) { start, rows in
+            guard let eachRow else { return }
+            project(rows: rows, into: logits.base)
+            for r in 0..<rows { try eachRow(start + r, UnsafeBufferPointer(start: logits.base + r * v, count: v)) }
+        }
+        if eachRow == nil { project(rows: 1, from: last - 1, into: logits.base) } else {
+            logits.base.update(from: logits.base + (last - 1) * v, count: v)
+        }
+        return UnsafeBufferPointer(start: logits.base, count: v)
     }
 
     /// Runs `ids` in `slot` from position 0 and returns, for each position `i` with

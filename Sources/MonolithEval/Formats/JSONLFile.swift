@@ -1,3 +1,4 @@
+import MonolithKernels
 import Foundation
 
 /// A JSON Lines file: one JSON object per line; blank lines are skipped, and every record keeps

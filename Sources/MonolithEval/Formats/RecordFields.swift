@@ -1,3 +1,4 @@
+import MonolithKernels
 /// Typed access to one record's fields, with errors that name the file, line and field and say
 /// what was expected: `boolq.jsonl:7: field "label": expected an integer 0 or 1, got "yes"`.
 public struct RecordFields {

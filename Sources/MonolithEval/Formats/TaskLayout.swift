@@ -1,3 +1,4 @@
+import MonolithKernels
 /// A record layout a built-in task reads, and how its records become prompts.
 ///
 /// - Hugging Face datasets as lm-eval loads them: `lambada_openai {text}`, `piqa {goal, sol1,

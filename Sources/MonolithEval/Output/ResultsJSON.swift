@@ -1,3 +1,4 @@
+import MonolithKernels
 import Foundation
 
 /// lm-eval's results file (`--output_path`'s `results_*.json`): `results.<task>` with

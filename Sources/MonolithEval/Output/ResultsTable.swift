@@ -1,3 +1,4 @@
+import MonolithKernels
 /// lm-eval's printed results table (`lm_eval.utils.make_table`, a pytablewriter Markdown
 /// table): one row per metric, tasks and metrics in alphabetical order, values and standard
 /// errors with four decimals, `↑`/`↓` for higher/lower is better.

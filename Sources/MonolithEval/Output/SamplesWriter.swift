@@ -1,3 +1,4 @@
+import MonolithKernels
 /// lm-eval's per-document samples (`--log_samples`), one JSON object per line, as its
 /// `EvaluationTracker.save_results_samples` writes them: `doc_id`, `doc`, `target`,
 /// `arguments` (`{"gen_args_i": {"arg_0": context, "arg_1": continuation}}`), `resps` and

@@ -1,3 +1,4 @@
+import MonolithKernels
 /// The per-document metrics of lm-eval's `ConfigurableTask.process_results`.
 public enum DocumentMetrics {
     /// `np.argmax`: the first index of the largest value.

@@ -1,3 +1,4 @@
+import MonolithKernels
 import MonolithTokenizer
 
 /// A request in tokens, as lm-eval's `hf` model prepares it for a causal model: the tokens whose

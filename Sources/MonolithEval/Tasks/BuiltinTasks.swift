@@ -1,3 +1,4 @@
+import MonolithKernels
 /// The tasks Monolith knows by name, with lm-eval's prompts (its task YAMLs and utils, v0.4.x),
 /// versions and metrics, and the record layouts each one reads.
 ///

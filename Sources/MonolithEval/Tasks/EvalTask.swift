@@ -1,3 +1,4 @@
+import MonolithKernels
 /// What a task asks of the model: lm-eval's `output_type`, with `multiple_choice` split by where
 /// the choices go.
 public enum TaskKind: String, Sendable {

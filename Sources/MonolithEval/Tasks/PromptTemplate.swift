@@ -1,3 +1,4 @@
+import MonolithKernels
 /// A prompt template of a user task file: text with `{field}` placeholders filled from a record.
 /// `{a.b}` reads a nested field and `{a.0}` a list element; `{{` and `}}` are literal braces.
 /// Strings are inserted as they are, numbers as Python's `str()` writes them.

@@ -1,4 +1,3 @@
-import MonolithKernels
 
 extension JSONValue {
     /// Parses one JSON text. A syntax error names `file`, the line (`line` is the line the text
@@ -30,12 +29,12 @@ private struct JSONTextParser {
         self.b = b; self.file = file; self.firstLine = firstLine
     }
 
-    func error(_ message: String) -> EvalError {
+    func error(_ message: String) -> JSONSyntaxError {
         var line = firstLine, column = 1
         for k in 0..<min(i, b.count) {
             if b[k] == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
         }
-        return EvalError(file: file, line: line, "invalid JSON at column \(column): \(message)")
+        return JSONSyntaxError(file: file, line: line, "invalid JSON at column \(column): \(message)")
     }
 
     mutating func skipSpace() {
@@ -141,4 +140,12 @@ private struct JSONTextParser {
         guard let s = String(validating: out, as: UTF8.self) else { throw error("a string is not valid UTF-8") }
         return s
     }
+}
+
+/// Malformed JSON: the file (or request), the line and column, and what was expected.
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    /// `file:line: message`.
+    public init(file: String, line: Int, _ message: String) { description = "\(file):\(line): \(message)" }
 }

@@ -1,4 +1,3 @@
-import MonolithKernels
 
 extension JSONValue {
     /// The value as Python's `json.dumps(value, ensure_ascii=False)` writes it: `", "` and `": "`

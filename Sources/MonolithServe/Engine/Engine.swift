@@ -1,0 +1,217 @@
+import Foundation
+import MonolithInference
+import MonolithModel
+import MonolithTokenizer
+
+/// Continuous batching over one ``DecodeSession``: sequences are admitted into free cache slots
+/// between steps, each step runs one prompt chunk (of the oldest sequence still reading its
+/// prompt) and then one decode step for every sequence that has a token to feed, and a
+/// finished or cancelled sequence frees its slot at once for the next in the queue.
+///
+/// The model runs on the engine's own thread; callers only queue sequences
+/// (``submit(prompt:options:)``) and read their events from the returned stream. Dropping the
+/// stream (a client that disconnects) cancels the sequence.
+public final class Engine: @unchecked Sendable {
+    /// The model, its tokenizer and the session the sequences share.
+    public let model: GPT
+    public let tokenizer: any TextTokenizer
+    let session: DecodeSession
+    /// Positions one sequence may hold: its prompt plus `max_tokens` must fit.
+    public let contextPerSequence: Int
+    public let options: EngineOptions
+    let metrics: ServeMetrics?
+
+    private let lock = NSCondition()
+    private var queue: [Job] = [], active: [Job] = [], freeSlots: [Int]
+    private var running = true, stopped = false
+    private var submitted: UInt64 = 0
+    private var thread: Thread?
+
+    /// An engine over `model` reading `weights`, started at once.
+    public init(model: GPT, weights: DecodeSession.Weights = .fp32, tokenizer: any TextTokenizer, options: EngineOptions = .init(),
+                metrics: ServeMetrics? = nil) throws {
+        try options.validate()
+        self.model = model; self.tokenizer = tokenizer; self.options = options; self.metrics = metrics
+        contextPerSequence = min(model.config.contextLength, options.kvCacheTokens / options.maxBatch)
+        session = try DecodeSession(model: model, slots: options.maxBatch, capacity: contextPerSequence, weights: weights,
+                                    promptChunk: options.promptChunk)
+        freeSlots = Array((0..<options.maxBatch).reversed())
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "monolith-engine"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Queues one sequence and returns its events. Throws a 400 naming `prompt` or `max_tokens`
+    /// when it cannot fit a slot, and a 429 when the queue is full.
+    public func submit(prompt: [Int32], options o: SamplingOptions) throws -> AsyncStream<SequenceEvent> {
+        let v = model.config.vocabSize
+        guard !prompt.isEmpty else { throw APIError.invalid("prompt", "the prompt is empty") }
+        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= v }) {
+            throw APIError.invalid("prompt", "token id \(bad) is outside the vocabulary 0..<\(v)")
+        }
+        guard prompt.count + o.maxTokens <= contextPerSequence else {
+            throw APIError.invalid("max_tokens", "the prompt (\(prompt.count) tokens) plus max_tokens (\(o.maxTokens)) exceeds the \(contextPerSequence) positions a sequence may hold (the context, or --kv-cache-tokens / --max-batch)")
+        }
+        var continuation: AsyncStream<SequenceEvent>.Continuation!
+        let stream = AsyncStream<SequenceEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
+        lock.lock(); defer { lock.unlock() }
+        guard running else { throw APIError(.serviceUnavailable, "the server is shutting down", type: "server_error") }
+        guard queue.count < options.maxQueue || (queue.isEmpty && !freeSlots.isEmpty) else {
+            throw APIError(.tooManyRequests, "the queue is full (\(options.maxQueue) waiting); retry later", type: "rate_limit_error")
+        }
+        submitted += 1
+        let job = Job(prompt: prompt, options: o, sampler: o.sampler(fallbackSeed: submitted &* 0x9E37_79B9_7F4A_7C15),
+                      continuation: continuation)
+        continuation.onTermination = { [weak self, weak job] _ in
+            guard let self, let job else { return }
+            self.lock.lock(); job.cancelled = true; self.lock.signal(); self.lock.unlock()
+        }
+        queue.append(job)
+        metrics?.queueDepth.set(Double(queue.count))
+        lock.signal()
+        return stream
+    }
+
+    /// Stops taking sequences, ends every queued and running one with ``FinishReason/abort``,
+    /// and waits for the engine thread to exit.
+    public func shutdown() {
+        lock.lock()
+        running = false
+        lock.signal()
+        while !stopped { lock.wait() }
+        lock.unlock()
+    }
+
+    /// Sequences queued and running (for `/metrics` and tests).
+    public var load: (queued: Int, running: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (queue.count, active.count)
+    }
+
+    // MARK: - The engine thread
+
+    private func loop() {
+        while true {
+            lock.lock()
+            while running && queue.isEmpty && active.isEmpty { lock.wait() }
+            if !running {
+                let all = active + queue
+                queue = []; active = []
+                lock.unlock()
+                for job in all { finish(job, .abort, release: false) }
+                lock.lock(); stopped = true; lock.broadcast(); lock.unlock()
+                return
+            }
+            let cancelled = active.filter(\.cancelled)
+            lock.unlock()
+            for job in cancelled { finish(job, .abort) }
+            lock.lock()
+            while !freeSlots.isEmpty, !queue.isEmpty {
+                let job = queue.removeFirst()
+                if job.cancelled { continue }
+                job.slot = freeSlots.removeLast()
+                job.admitted = DispatchTime.now().uptimeNanoseconds
+                active.append(job)
+            }
+            let work = active
+            metrics?.queueDepth.set(Double(queue.count))
+            metrics?.runningBatch.set(Double(work.count))
+            lock.unlock()
+            do { try step(work) } catch {
+                let failure = APIError(.internalServerError, "decoding failed: \(error)", type: "server_error")
+                for job in work where !job.done { job.continuation.yield(.failed(failure)); finish(job, .abort) }
+            }
+            metrics?.kvTokensInUse.set(Double(work.filter { !$0.done }.reduce(0) { $0 + session.cache.lengths[$1.slot] }))
+        }
+    }
+
+    /// One prompt chunk, then one decode step over every sequence with a token to feed.
+    private func step(_ work: [Job]) throws {
+        if let job = work.first(where: { !$0.done && $0.fed < $0.prompt.count }) {
+            if job.fed == 0 { session.cache.reset(slot: job.slot) }
+            let end = min(job.fed + session.promptChunk, job.prompt.count)
+            var scores: [TokenLogprob] = []
+            let scoring = job.options.echo && job.options.logprobs != nil
+            let logits = try session.append(slot: job.slot, job.prompt[job.fed..<end], eachRow: scoring ? { position, row in
+                if position + 1 < job.prompt.count {
+                    scores.append(tokenLogprob(job.prompt[position + 1], row, top: job.options.logprobs ?? 0))
+                }
+            } : nil)
+            job.fed = end
+            if scoring { job.continuation.yield(.prompt(scores)) }
+            if end == job.prompt.count {
+                metrics?.promptTokens.increment(by: Int64(job.prompt.count))
+                if job.options.maxTokens == 0 { finish(job, .length) } else { accept(job, logits) }
+            }
+        }
+        let ready = work.filter { !$0.done && $0.pending != nil }
+        guard !ready.isEmpty else { return }
+        let logits = try session.decode(slots: ready.map(\.slot), tokens: ready.map { $0.pending! })
+        let v = model.config.vocabSize
+        for (i, job) in ready.enumerated() {
+            job.pending = nil
+            accept(job, UnsafeBufferPointer(start: logits.baseAddress! + i * v, count: v))
+        }
+    }
+
+    /// Samples the next token of `job` from `logits`, reports it, and ends the sequence at the
+    /// end-of-text token, a stop string, `max_tokens` or a full slot.
+    private func accept(_ job: Job, _ logits: UnsafeBufferPointer<Float>) {
+        let id = job.sampler.next(logits)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let last = job.lastToken { metrics?.interTokenLatency.recordNanoseconds(Int64(now - last)) } else {
+            metrics?.timeToFirstToken.recordNanoseconds(Int64(now - job.submittedAt))
+        }
+        job.lastToken = now
+        if !job.options.ignoreEOS, id == tokenizer.endOfText { finish(job, .stop); return }
+        let logprob = job.options.logprobs.map { tokenLogprob(id, logits, top: $0) }
+        job.generated.append(id)
+        metrics?.generatedTokens.increment()
+        let (delta, stopped) = job.text.advance(to: tokenizer.decode(job.generated))
+        job.continuation.yield(.token(id: id, text: delta, logprob: logprob))
+        if stopped { finish(job, .stop, flush: false); return }
+        if job.generated.count >= job.options.maxTokens || session.cache.lengths[job.slot] >= contextPerSequence {
+            finish(job, .length)
+        } else {
+            job.pending = id
+        }
+    }
+
+    /// Ends `job`: sends the text still held back (unless a stop string ended it) and the end
+    /// event, and frees its slot.
+    private func finish(_ job: Job, _ reason: FinishReason, flush: Bool = true, release: Bool = true) {
+        guard !job.done else { return }
+        job.done = true
+        let trailing = flush && reason != .abort ? job.text.advance(to: tokenizer.decode(job.generated), final: true).delta : ""
+        if !trailing.isEmpty { job.continuation.yield(.token(id: -1, text: trailing, logprob: nil)) }
+        job.continuation.yield(.finished(reason, promptTokens: job.prompt.count, completionTokens: job.generated.count))
+        job.continuation.finish()
+        guard release, job.slot >= 0 else { return }
+        session.cache.reset(slot: job.slot)
+        lock.lock()
+        active.removeAll { $0 === job }
+        freeSlots.append(job.slot)
+        lock.unlock()
+    }
+}
+
+/// One sequence's state, touched by the engine thread only (but `cancelled`, under the lock).
+final class Job: @unchecked Sendable {
+    let prompt: [Int32]
+    let options: SamplingOptions
+    var sampler: Sampler
+    let continuation: AsyncStream<SequenceEvent>.Continuation
+    var text: TextStream
+    var slot = -1
+    /// Prompt positions in the cache, the token to feed next, and what was generated.
+    var fed = 0, pending: Int32? = nil, generated: [Int32] = []
+    var cancelled = false, done = false
+    let submittedAt = DispatchTime.now().uptimeNanoseconds
+    var admitted: UInt64 = 0, lastToken: UInt64? = nil
+
+    init(prompt: [Int32], options: SamplingOptions, sampler: Sampler, continuation: AsyncStream<SequenceEvent>.Continuation) {
+        self.prompt = prompt; self.options = options; self.sampler = sampler; self.continuation = continuation
+        text = TextStream(stops: options.stop)
+    }
+}
