@@ -23,12 +23,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The model's id in /v1/models (default: the --model argument's file name).") var servedModelName: String?
     @Option(help: "Chat template instead of the model's: \(ChatTemplate.names.joined(separator: ", ")).") var chatTemplate: String?
     @Option(help: weightsHelp) var weights: String?
+    @Flag(help: "Batch-invariant results: a request's tokens and logprobs do not depend on what runs with it (fp32/bf16 decode one row at a time).")
+    var deterministic = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() async throws {
         configureThreads(threads)
         var engineOptions = EngineOptions()
         engineOptions.maxBatch = maxBatch; engineOptions.maxQueue = maxQueue; engineOptions.promptChunk = promptChunk
+        engineOptions.deterministic = deterministic
         engineOptions.kvCacheTokens = kvCacheTokens ?? 2048 * maxBatch
         do { try engineOptions.validate() } catch let e as APIError { throw ValidationError(e.message) }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }

@@ -38,6 +38,11 @@ public final class DecodeSession {
     public let promptChunk: Int
     /// Whether prefill goes through decode steps (native weights are not in the fp32 model).
     let prefillsThroughSteps: Bool
+    /// Batch-invariant decoding: each row's logits are bit-identical whatever else decodes with
+    /// it. fp32 and bf16 steps then run one row at a time (the GEMM of several rows sums in
+    /// another order than one row's); native steps already are (every quantized output is one
+    /// row · one vector, and attention and norms work row by row).
+    public var batchInvariant = false
 
     /// Which weights a session's steps read.
     public enum Weights {
@@ -174,8 +179,15 @@ public final class DecodeSession {
         }
         for tok in tokens where tok < 0 || Int(tok) >= v { throw ModelInputError("token id \(tok) is outside the vocabulary 0..<\(v)") }
         let positions = slots.map { cache.lengths[$0] }
-        step(slots: slots, positions: positions, tokens: tokens[...])
-        project(rows: b, into: logits.base)
+        if batchInvariant && !prefillsThroughSteps && b > 1 {
+            for i in 0..<b {
+                step(slots: [slots[i]], positions: [positions[i]], tokens: tokens[i...i])
+                project(rows: 1, into: logits.base + i * v)
+            }
+        } else {
+            step(slots: slots, positions: positions, tokens: tokens[...])
+            project(rows: b, into: logits.base)
+        }
         for s in slots { cache.lengths[s] += 1 }
         return UnsafeBufferPointer(start: logits.base, count: b * v)
     }

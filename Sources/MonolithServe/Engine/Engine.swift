@@ -35,6 +35,7 @@ public final class Engine: @unchecked Sendable {
         contextPerSequence = min(model.config.contextLength, options.kvCacheTokens / options.maxBatch)
         session = try DecodeSession(model: model, slots: options.maxBatch, capacity: contextPerSequence, weights: weights,
                                     promptChunk: options.promptChunk)
+        session.batchInvariant = options.deterministic
         freeSlots = Array((0..<options.maxBatch).reversed())
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "monolith-engine"
@@ -192,6 +193,7 @@ public final class Engine: @unchecked Sendable {
         lock.lock()
         active.removeAll { $0 === job }
         freeSlots.append(job.slot)
+        metrics?.runningBatch.set(Double(active.count))
         lock.unlock()
     }
 }

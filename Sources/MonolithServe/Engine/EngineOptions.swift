@@ -10,6 +10,9 @@ public struct EngineOptions: Sendable {
     /// Most prompt positions one step runs (`--prompt-chunk`), so a long prompt does not stall
     /// the sequences already decoding.
     public var promptChunk = 64
+    /// Batch-invariant results (`--deterministic`): a sequence's tokens and logprobs do not depend
+    /// on what else runs with it (``DecodeSession/batchInvariant``).
+    public var deterministic = false
 
     public init() {}
 
