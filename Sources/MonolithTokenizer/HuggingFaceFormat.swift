@@ -64,7 +64,7 @@ extension BPETokenizer {
             TokenizerError(file: path, "\(field) = \(value) is not supported by Monolith's byte-level BPE")
         }
         if let n = root["normalizer"], !n.isNull { throw refuse("normalizer", n) }
-        if let d = model["dropout"], !d.isNull, d != .number(0) { throw refuse("model.dropout", d) }
+        if let d = model["dropout"], !d.isNull, d != .int(0) { throw refuse("model.dropout", d) }
         for field in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let v = model[field], !v.isNull, v != .string("") { throw refuse("model.\(field)", v) }
         }

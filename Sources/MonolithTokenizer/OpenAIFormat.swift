@@ -1,3 +1,4 @@
+import MonolithKernels
 extension BPETokenizer {
     /// Loads OpenAI's GPT-2 files: `encoder.json` (token text → id) and `vocab.bpe` (merges).
     ///

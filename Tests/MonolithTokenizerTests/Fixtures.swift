@@ -1,3 +1,4 @@
+import MonolithKernels
 import Foundation
 import Testing
 @testable import MonolithTokenizer

@@ -1,3 +1,4 @@
+import MonolithKernels
 import Foundation
 import MonolithGGUF
 import MonolithTestSupport

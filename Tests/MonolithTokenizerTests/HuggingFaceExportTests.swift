@@ -1,3 +1,4 @@
+import MonolithKernels
 import Foundation
 import Testing
 @testable import MonolithTokenizer
@@ -40,7 +41,7 @@ import Testing
         let config = try roundTrip(tok, "synthetic-\(kind)", texts: texts, chatTemplate: "{{ messages }}")
         #expect(config["bos_token"] == .string("<ctl>") && config["eos_token"] == .string("<ctl>"))
         #expect(config["add_bos_token"] == .bool(true) && config["chat_template"] == .string("{{ messages }}"))
-        #expect(config["tokenizer_class"] == .string("PreTrainedTokenizerFast") && config["model_max_length"] == .number(8192))
+        #expect(config["tokenizer_class"] == .string("PreTrainedTokenizerFast") && config["model_max_length"] == .int(8192))
     }
 
     @Test(.enabled(if: GGUFFixtures.smolLM2 != nil, GGUFFixtures.smolLM2Missing), arguments: GGUFFixtures.kinds)

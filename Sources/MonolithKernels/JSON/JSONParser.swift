@@ -7,6 +7,11 @@ extension JSONValue {
         return try text.withUTF8 { try parse($0, file: file, line: line) }
     }
 
+    /// Parses one JSON text from a byte array (see ``parse(_:file:line:)``).
+    public static func parse(_ bytes: [UInt8], file: String, line: Int = 1) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { try parse($0, file: file, line: line) }
+    }
+
     /// Parses one JSON text from UTF-8 bytes (see ``parse(_:file:line:)``).
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String, line: Int = 1) throws -> JSONValue {
         var parser = JSONTextParser(b: bytes, file: file, firstLine: line)

@@ -52,6 +52,11 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// The boolean, if this is one.
+    public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    /// Whether this is `null`.
+    public var isNull: Bool { self == .null }
+
     /// The string, if this is one.
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
     /// The elements, if this is an array.
