@@ -43,6 +43,9 @@ public final class DecodeSession {
     /// another order than one row's); native steps already are (every quantized output is one
     /// row · one vector, and attention and norms work row by row).
     public var batchInvariant = false
+    /// Rows attend one by one even in prompt chunks, so a row's result does not depend on how
+    /// rows were grouped into steps (what continuous batching needs; prompts run a little slower).
+    public var rowwiseAttention = false
 
     /// Which weights a session's steps read.
     public enum Weights {
@@ -87,7 +90,8 @@ public final class DecodeSession {
         // fp32 and bf16 prompts run the training forward; native ones go through decode steps.
         if case .native = weights { prefillsThroughSteps = true } else { prefillsThroughSteps = false }
         self.promptChunk = promptChunk
-        let rows = max(slots, promptChunk)
+        // A mixed step (``step(slots:tokens:projecting:)``) holds a token per slot plus a prompt chunk.
+        let rows = slots + promptChunk
         cache = KVCache(config: model.config, slots: slots, capacity: capacity)
         layer = TransformerLayer(config: model.config, group: SingleRankCommunicator())
         scratch = DecodeScratch(rows: rows, config: model.config, capacity: cache.capacity, pool: pool)
@@ -192,6 +196,43 @@ public final class DecodeSession {
         return UnsafeBufferPointer(start: logits.base, count: b * v)
     }
 
+    /// One step over any mix of rows, as continuous batching runs them: `tokens[i]` is appended to
+    /// `slots[i]`, and a slot may appear several times (consecutive positions of a prompt chunk,
+    /// in order). Returns the logits of the rows listed in `projecting`, in that order (`[k, V]`).
+    /// At most `slots + promptChunk` rows.
+    public func step(slots: [Int], tokens: [Int32], projecting: [Int]) throws -> UnsafeBufferPointer<Float> {
+        let b = slots.count, c = model.config.nEmbd, v = model.config.vocabSize
+        guard b == tokens.count, b > 0, b <= scratch.rows else {
+            throw ModelInputError("a step takes 1...\(scratch.rows) rows with one token each, got \(b) slots and \(tokens.count) tokens")
+        }
+        var next = [Int: Int](), positions = [Int]()
+        for slot in slots {
+            try checkSlot(slot)
+            let p = next[slot] ?? cache.lengths[slot]
+            guard p < cache.capacity else { throw ModelInputError("slot \(slot): the context is full (\(cache.capacity) tokens)") }
+            positions.append(p); next[slot] = p + 1
+        }
+        for tok in tokens where tok < 0 || Int(tok) >= v { throw ModelInputError("token id \(tok) is outside the vocabulary 0..<\(v)") }
+        guard projecting.allSatisfy({ (0..<b).contains($0) }), zip(projecting, projecting.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw ModelInputError("projected rows must be increasing and in 0..<\(b)")
+        }
+        if batchInvariant && !prefillsThroughSteps && b > 1 {
+            // One row at a time, in order (a prompt row's key is written before the next reads it).
+            var out = 0
+            for i in 0..<b {
+                step(slots: [slots[i]], positions: [positions[i]], tokens: tokens[i...i])
+                if out < projecting.count && projecting[out] == i { project(rows: 1, into: logits.base + out * v); out += 1 }
+            }
+        } else {
+            step(slots: slots, positions: positions, tokens: tokens[...])
+            // Gather the wanted final-norm rows to the front, then one projection.
+            for (k, r) in projecting.enumerated() where k != r { (ln.base + k * c).update(from: ln.base + r * c, count: c) }
+            if !projecting.isEmpty { project(rows: projecting.count, into: logits.base) }
+        }
+        for (slot, end) in next { cache.lengths[slot] = end }
+        return UnsafeBufferPointer(start: logits.base, count: projecting.count * v)
+    }
+
     /// Runs `tokens[i]` at `positions[i]` of `slots[i]` through every block (writing their keys and
     /// values) and leaves the final-norm rows in `ln`.
     func step(slots: [Int], positions: [Int], tokens: ArraySlice<Int32>) {
@@ -204,7 +245,7 @@ public final class DecodeSession {
         }
         for l in 0..<cfg.nLayer {
             layer.decode(x.base, w: model.blockWeights(l), weights: blocks[l], cache: cache.view(l), slots: slots, positions: positions,
-                         scratch: scratch, pool: pool)
+                         scratch: scratch, chunkedAttention: !rowwiseAttention && !batchInvariant, pool: pool)
         }
         layer.normalize(output: ln.base, mean: lnMean.base, rstd: lnRstd.base, input: x.base, weight: p + layout.lnfW,
                         bias: layout.lnfB.map { p + $0 }, rows: b, pool: pool)

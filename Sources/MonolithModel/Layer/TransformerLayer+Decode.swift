@@ -56,8 +56,11 @@ extension TransformerLayer {
     ///
     /// The rows may also be consecutive positions of one slot (a prompt chunk): every row's key
     /// and value are written before any row attends, so each sees the ones before it.
+    ///   - chunkedAttention: let a prompt chunk (8+ consecutive rows of one slot) attend through
+    ///     matrix products, which sum in another order than the row-by-row path; off where a row's
+    ///     result must not depend on how rows were grouped (serving).
     public func decode(_ x: UnsafeMutablePointer<Float>, w: BlockTensors, weights: DecodeBlockWeights, cache: LayerKVView,
-                       slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
+                       slots: [Int], positions: [Int], scratch s: DecodeScratch, chunkedAttention: Bool = true, pool: WorkerPool) {
         precondition(alone, "decoding runs on a single rank")
         let b = slots.count, c = channels, ld = qkvWidth, kv = localKVHeads * headDim
         normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln1w, bias: w.ln1b, rows: b, pool: pool)
@@ -69,7 +72,7 @@ extension TransformerLayer {
             (cache.keys + dst).update(from: row + c, count: kv)
             (cache.values + dst).update(from: row + c + kv, count: kv)
         }
-        attendOverCache(cache, slots: slots, positions: positions, scratch: s, pool: pool)
+        attendOverCache(cache, slots: slots, positions: positions, scratch: s, chunked: chunkedAttention, pool: pool)
         if let bias = w.attnProjB { Residual.copyAddingBias(output: x, input: x, bias: bias, rows: b, cols: c, pool: pool) }
         weights.attnProj.apply(x, s.atty, w.attnProjW, bias: nil, rows: b, k: c, n: c, accumulate: true, activations: s.quantized, pool: pool)
         normalize(output: s.ln, mean: s.mean, rstd: s.rstd, input: x, weight: w.ln2w, bias: w.ln2b, rows: b, pool: pool)
@@ -80,8 +83,9 @@ extension TransformerLayer {
     }
 
     /// Single-query attention of each row's newest position over its slot, one (row, head) per task.
-    func attendOverCache(_ cache: LayerKVView, slots: [Int], positions: [Int], scratch s: DecodeScratch, pool: WorkerPool) {
-        if slots.count >= 8, slots.allSatisfy({ $0 == slots[0] }), positions.indices.allSatisfy({ positions[$0] == positions[0] + $0 }) {
+    func attendOverCache(_ cache: LayerKVView, slots: [Int], positions: [Int], scratch s: DecodeScratch, chunked: Bool = true,
+                         pool: WorkerPool) {
+        if chunked, slots.count >= 8, slots.allSatisfy({ $0 == slots[0] }), positions.indices.allSatisfy({ positions[$0] == positions[0] + $0 }) {
             attendChunk(cache, slot: slots[0], first: positions[0], rows: slots.count, scratch: s, pool: pool)
             return
         }

@@ -36,6 +36,8 @@ public final class Engine: @unchecked Sendable {
         session = try DecodeSession(model: model, slots: options.maxBatch, capacity: contextPerSequence, weights: weights,
                                     promptChunk: options.promptChunk)
         session.batchInvariant = options.deterministic
+        // Prompt rows share steps with other sequences' rows; their attention must not depend on that.
+        session.rowwiseAttention = true
         freeSlots = Array((0..<options.maxBatch).reversed())
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "monolith-engine"
@@ -127,33 +129,58 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// One prompt chunk, then one decode step over every sequence with a token to feed.
+    /// One step over a mixed batch, as vLLM's chunked prefill runs it: a row for every sequence
+    /// with a token to feed, then prompt rows of the sequences still reading their prompts,
+    /// oldest first, up to `--prompt-chunk` of them in all. Rows whose logits are needed (the
+    /// next token, or an echoed prompt's scores) are projected; the rest only fill the cache.
     private func step(_ work: [Job]) throws {
-        if let job = work.first(where: { !$0.done && $0.fed < $0.prompt.count }) {
-            if job.fed == 0 { session.cache.reset(slot: job.slot) }
-            let end = min(job.fed + session.promptChunk, job.prompt.count)
-            var scores: [TokenLogprob] = []
-            let scoring = job.options.echo && job.options.logprobs != nil
-            let logits = try session.append(slot: job.slot, job.prompt[job.fed..<end], eachRow: scoring ? { position, row in
-                if position + 1 < job.prompt.count {
-                    scores.append(tokenLogprob(job.prompt[position + 1], row, top: job.options.logprobs ?? 0))
-                }
-            } : nil)
-            job.fed = end
-            if scoring { job.continuation.yield(.prompt(scores)) }
-            if end == job.prompt.count {
-                metrics?.promptTokens.increment(by: Int64(job.prompt.count))
-                if job.options.maxTokens == 0 { finish(job, .length) } else { accept(job, logits) }
-            }
-        }
-        let ready = work.filter { !$0.done && $0.pending != nil }
-        guard !ready.isEmpty else { return }
-        let logits = try session.decode(slots: ready.map(\.slot), tokens: ready.map { $0.pending! })
-        let v = model.config.vocabSize
-        for (i, job) in ready.enumerated() {
+        var slots: [Int] = [], tokens: [Int32] = [], projected: [Int] = []
+        // What each projected row is for: sampling the job's next token, or scoring its prompt at a position.
+        var uses: [(job: Job, promptPosition: Int?)] = []
+        for job in work where !job.done {
+            guard let token = job.pending else { continue }
             job.pending = nil
-            accept(job, UnsafeBufferPointer(start: logits.baseAddress! + i * v, count: v))
+            slots.append(job.slot); tokens.append(token)
+            projected.append(slots.count - 1); uses.append((job, nil))
         }
+        var budget = session.promptChunk
+        for job in work where !job.done && job.fed < job.prompt.count && budget > 0 {
+            if job.fed == 0 { session.cache.reset(slot: job.slot) }
+            let end = min(job.fed + budget, job.prompt.count)
+            let scoring = job.options.echo && job.options.logprobs != nil
+            for position in job.fed..<end {
+                slots.append(job.slot); tokens.append(job.prompt[position])
+                if scoring && position + 1 < job.prompt.count {
+                    projected.append(slots.count - 1); uses.append((job, position))
+                } else if position + 1 == job.prompt.count {
+                    projected.append(slots.count - 1); uses.append((job, nil))
+                }
+            }
+            budget -= end - job.fed
+            job.fed = end
+        }
+        guard !slots.isEmpty else { return }
+        let logits = try session.step(slots: slots, tokens: tokens, projecting: projected)
+        let v = model.config.vocabSize
+        var scores: [ObjectIdentifier: (Job, [TokenLogprob])] = [:]
+        func flushScores(_ job: Job) {
+            if let (_, s) = scores.removeValue(forKey: ObjectIdentifier(job)) { job.continuation.yield(.prompt(s)) }
+        }
+        for (k, use) in uses.enumerated() {
+            let row = UnsafeBufferPointer(start: logits.baseAddress! + k * v, count: v), job = use.job
+            if let position = use.promptPosition {
+                let lp = tokenLogprob(job.prompt[position + 1], row, top: job.options.logprobs ?? 0)
+                scores[ObjectIdentifier(job), default: (job, [])].1.append(lp)
+                continue
+            }
+            flushScores(job)
+            if job.generated.isEmpty && job.lastToken == nil {
+                metrics?.promptTokens.increment(by: Int64(job.prompt.count))
+                if job.options.maxTokens == 0 { finish(job, .length); continue }
+            }
+            accept(job, row)
+        }
+        for (job, _) in scores.values { flushScores(job) }
     }
 
     /// Samples the next token of `job` from `logits`, reports it, and ends the sequence at the
