@@ -212,16 +212,19 @@ public final class Engine: @unchecked Sendable {
         guard !job.done else { return }
         job.done = true
         let trailing = flush && reason != .abort ? job.text.advance(to: tokenizer.decode(job.generated), final: true).delta : ""
+        // The slot is free before the client hears the end, so what it sees next (a new request,
+        // /metrics) finds it free.
+        if release, job.slot >= 0 {
+            session.cache.reset(slot: job.slot)
+            lock.lock()
+            active.removeAll { $0 === job }
+            freeSlots.append(job.slot)
+            metrics?.runningBatch.set(Double(active.count))
+            lock.unlock()
+        }
         if !trailing.isEmpty { job.continuation.yield(.token(id: -1, text: trailing, logprob: nil)) }
         job.continuation.yield(.finished(reason, promptTokens: job.prompt.count, completionTokens: job.generated.count))
         job.continuation.finish()
-        guard release, job.slot >= 0 else { return }
-        session.cache.reset(slot: job.slot)
-        lock.lock()
-        active.removeAll { $0 === job }
-        freeSlots.append(job.slot)
-        metrics?.runningBatch.set(Double(active.count))
-        lock.unlock()
     }
 }
 
