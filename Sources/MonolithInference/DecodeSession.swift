@@ -120,13 +120,8 @@ public final class DecodeSession {
     /// from another slot), one decode step per token; returns the logits after the last (`[V]`).
     public func extend(slot: Int, with tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw ModelInputError("extend needs at least one token") }
-        if prefillsThroughSteps {
-            // Chunks rather than single steps: the quantized products read each weight once per chunk.
-            try checkSlot(slot)
-            let last = try runSteps(slot: slot, tokens[...]) { _, _ in }
-            project(rows: 1, from: last - 1, into: logits.base)
-            return UnsafeBufferPointer(start: logits.base, count: model.config.vocabSize)
-        }
+        // Native: chunks rather than single steps (the quantized products read each weight once per chunk).
+        if prefillsThroughSteps { return try append(slot: slot, tokens[...]) }
         var out: UnsafeBufferPointer<Float>? = nil
         for t in tokens { out = try decode(slots: [slot], tokens: [t]) }
         return out!
@@ -174,26 +169,10 @@ public final class DecodeSession {
     /// Appends `tokens[i]` to slot `slots[i]` at that slot's own position and returns the
     /// next-token logits, one row per listed slot (`[R, V]`).
     public func decode(slots: [Int], tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
-        let cfg = model.config, b = slots.count, c = cfg.nEmbd, v = cfg.vocabSize, pool = model.pool
+        let b = slots.count
         guard tokens.count == b, b > 0 else { throw ModelInputError("decode needs one token per listed slot (\(b)), got \(tokens.count)") }
         guard Set(slots).count == b else { throw ModelInputError("decode lists a slot twice: \(slots)") }
-        for s in slots {
-            try checkSlot(s)
-            guard cache.lengths[s] < cache.capacity else { throw ModelInputError("slot \(s): the context is full (\(cache.capacity) tokens)") }
-        }
-        for tok in tokens where tok < 0 || Int(tok) >= v { throw ModelInputError("token id \(tok) is outside the vocabulary 0..<\(v)") }
-        let positions = slots.map { cache.lengths[$0] }
-        if batchInvariant && !prefillsThroughSteps && b > 1 {
-            for i in 0..<b {
-                step(slots: [slots[i]], positions: [positions[i]], tokens: tokens[i...i])
-                project(rows: 1, into: logits.base + i * v)
-            }
-        } else {
-            step(slots: slots, positions: positions, tokens: tokens[...])
-            project(rows: b, into: logits.base)
-        }
-        for s in slots { cache.lengths[s] += 1 }
-        return UnsafeBufferPointer(start: logits.base, count: b * v)
+        return try step(slots: slots, tokens: tokens, projecting: Array(0..<b))
     }
 
     /// One step over any mix of rows, as continuous batching runs them: `tokens[i]` is appended to

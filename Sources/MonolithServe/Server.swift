@@ -47,9 +47,8 @@ public func makeRouter(holder: EngineHolder, options: ServerOptions, metrics: Se
             guard let engine = holder.engine else { throw APIError(.serviceUnavailable, "the model is still loading", type: "server_error") }
             var fields = RequestFields(.object([]))
             if parse {
-                var req = request
                 let buffer: ByteBuffer
-                do { buffer = try await req.body.collect(upTo: options.maxBodyBytes) } catch {
+                do { buffer = try await request.body.collect(upTo: options.maxBodyBytes) } catch {
                     throw APIError(.contentTooLarge, "the request body is larger than \(options.maxBodyBytes) bytes")
                 }
                 fields = try RequestFields(Data(buffer: buffer))

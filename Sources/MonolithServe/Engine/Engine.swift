@@ -114,7 +114,6 @@ public final class Engine: @unchecked Sendable {
                 let job = queue.removeFirst()
                 if job.cancelled { continue }
                 job.slot = freeSlots.removeLast()
-                job.admitted = DispatchTime.now().uptimeNanoseconds
                 active.append(job)
             }
             let work = active
@@ -240,7 +239,7 @@ final class Job: @unchecked Sendable {
     var fed = 0, pending: Int32? = nil, generated: [Int32] = []
     var cancelled = false, done = false
     let submittedAt = DispatchTime.now().uptimeNanoseconds
-    var admitted: UInt64 = 0, lastToken: UInt64? = nil
+    var lastToken: UInt64? = nil
 
     init(prompt: [Int32], options: SamplingOptions, sampler: Sampler, continuation: AsyncStream<SequenceEvent>.Continuation) {
         self.prompt = prompt; self.options = options; self.sampler = sampler; self.continuation = continuation
