@@ -112,6 +112,15 @@ def run_checks(a, client, name, port):
     streamed = "".join(d.choices[0].delta.content or "" for d in deltas if d.choices)
     check("streamed chat equals the non-streamed reply", streamed == c.choices[0].message.content, repr(streamed))
 
+    # A sampled end-of-text token ends the text but is still reported, in logprobs and usage:
+    # lm-eval's echo scoring takes the last logprob entry for the generated token.
+    answered = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\nThe answer is: 4"
+    eot = client.completions.create(model=name, prompt=answered, max_tokens=1, temperature=0, echo=True, logprobs=1)
+    eot_lp = eot.choices[0].logprobs.token_logprobs
+    check("an end-of-text token is in logprobs and usage but not in the text",
+          eot.choices[0].finish_reason == "stop" and eot.choices[0].text == answered and eot.usage.completion_tokens == 1
+          and len(eot_lp) == eot.usage.prompt_tokens + 1 and eot_lp[-1] is not None, repr((eot.choices[0], eot.usage)))
+
     # n > 1 with a seed: reproducible, and the choices differ.
     kw = dict(model=name, prompt="Once upon a time", max_tokens=12, temperature=1.0, n=3, seed=7)
     s1, s2 = client.completions.create(**kw), client.completions.create(**kw)

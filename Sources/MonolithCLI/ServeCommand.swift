@@ -25,13 +25,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: weightsHelp) var weights: String?
     @Flag(help: "Batch-invariant results: a request's tokens and logprobs do not depend on what runs with it (fp32/bf16 decode one row at a time).")
     var deterministic = false
+    @Flag(help: "Do not reuse a finished sequence's keys and values for a new prompt that starts the same way.")
+    var noPrefixCache = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() async throws {
         configureThreads(threads)
         var engineOptions = EngineOptions()
         engineOptions.maxBatch = maxBatch; engineOptions.maxQueue = maxQueue; engineOptions.promptChunk = promptChunk
-        engineOptions.deterministic = deterministic
+        engineOptions.deterministic = deterministic; engineOptions.prefixCache = !noPrefixCache
         engineOptions.kvCacheTokens = kvCacheTokens ?? 2048 * maxBatch
         do { try engineOptions.validate() } catch let e as APIError { throw ValidationError(e.message) }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }

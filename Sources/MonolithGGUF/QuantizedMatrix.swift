@@ -160,7 +160,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
         if byteCount * nb < 1 << 16 || pool.threadCount == 1 {
             work(0..<rows)
         } else {
-            pool.parallelFor(rows, work)
+            // About 8 chunks per thread, whole cache lines of output.
+            pool.dynamicFor(rows, grain: max(16, rows / (8 * pool.threadCount)), work)
         }
     }
 }

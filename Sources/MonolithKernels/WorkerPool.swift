@@ -101,6 +101,23 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` over `0..<count` in chunks of `grain` that threads take in turn until none is
+    /// left, so a thread the OS delays (a busy core shared with a server's network threads) does
+    /// not hold up the others as a fixed split would. Use it where each index's result does not
+    /// depend on which thread computes it.
+    public func dynamicFor(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let grain = max(1, grain)
+        if count <= grain || threadCount == 1 { if count > 0 { body(0..<count) }; return }
+        let next = Atomic<Int>(0)
+        run { _ in
+            while true {
+                let lo = next.add(grain, ordering: .relaxed).oldValue
+                if lo >= count { return }
+                body(lo..<min(count, lo + grain))
+            }
+        }
+    }
+
     /// The `t`-th of `parts` contiguous chunks of `0..<count`, with boundaries rounded to `alignment`.
     @inlinable
     public static func chunk(_ t: Int, of parts: Int, count: Int, alignment: Int = 1) -> Range<Int> {

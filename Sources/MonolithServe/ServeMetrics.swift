@@ -3,7 +3,7 @@ import Prometheus
 /// The server's Prometheus metrics (`GET /metrics`), all named `monolith_<name>_<unit>`.
 public final class ServeMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    let promptTokens, generatedTokens: Counter
+    let promptTokens, cachedPromptTokens, generatedTokens: Counter
     let queueDepth, runningBatch, kvTokensInUse: Gauge
     let timeToFirstToken, interTokenLatency: DurationHistogram
 
@@ -13,6 +13,8 @@ public final class ServeMetrics: Sendable {
 
     public init() {
         promptTokens = registry.makeCounter(descriptor: Self.name("prompt_tokens", "total", "Prompt tokens processed."))
+        cachedPromptTokens = registry.makeCounter(
+            descriptor: Self.name("prompt_tokens_cached", "total", "Prompt tokens whose keys and values were reused from the cache."))
         generatedTokens = registry.makeCounter(descriptor: Self.name("generation_tokens", "total", "Tokens generated."))
         queueDepth = registry.makeGauge(descriptor: Self.name("queue", "depth", "Sequences waiting for a cache slot."))
         runningBatch = registry.makeGauge(descriptor: Self.name("running_batch", "size", "Sequences in the running batch."))

@@ -14,13 +14,14 @@ import Testing
 struct ServerTests {
     static let characters = Array("abcdefghijklmnopqrstuvwxyz .,!?\n".unicodeScalars)
 
-    static func engine(maxBatch: Int = 4, maxQueue: Int = 8, deterministic: Bool = false) throws -> Engine {
+    static func engine(maxBatch: Int = 4, maxQueue: Int = 8, deterministic: Bool = false, prefixCache: Bool = true,
+                       metrics: ServeMetrics? = nil) throws -> Engine {
         let model = try GPT(config: GPTConfig(nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: characters.count, contextLength: 128, initStd: 0.5))
         model.initializeWeights(seed: 3)
         var options = EngineOptions()
         options.maxBatch = maxBatch; options.maxQueue = maxQueue; options.kvCacheTokens = 128 * maxBatch; options.promptChunk = 8
-        options.deterministic = deterministic
-        return try Engine(model: model, tokenizer: CharTokenizer(characters: characters), options: options)
+        options.deterministic = deterministic; options.prefixCache = prefixCache
+        return try Engine(model: model, tokenizer: CharTokenizer(characters: characters), options: options, metrics: metrics)
     }
 
     static func app(_ engine: Engine?, options: ServerOptions = ServerOptions()) -> some ApplicationProtocol {
@@ -162,5 +163,25 @@ struct ServerTests {
         }
         #expect(alone.map(\.token) == together.map(\.token))
         #expect(alone.map(\.logprob) == together.map(\.logprob))
+    }
+
+    @Test("prefix cache: a prompt that starts like a finished sequence reuses its positions, with identical tokens and logprobs")
+    func prefixCache() async throws {
+        let metrics = ServeMetrics()
+        let engine = try Self.engine(deterministic: true, metrics: metrics), fresh = try Self.engine(deterministic: true, prefixCache: false)
+        defer { engine.shutdown(); fresh.shutdown() }
+        let tok = CharTokenizer(characters: Self.characters)
+        let first = "the sky is blue and", second = "the sky is blue and the sea is"
+        let a = try await Self.greedy(engine, first)
+        // The finished sequence's slot holds its prompt and every generated token but the last.
+        let held = tok.encode(first) + a.dropLast().map(\.token), prompt = tok.encode(second)
+        let shared = zip(held, prompt).prefix { $0 == $1 }.count
+        let reused = try await Self.greedy(engine, second), recomputed = try await Self.greedy(fresh, second)
+        #expect(reused.map(\.token) == recomputed.map(\.token))
+        #expect(reused.map(\.logprob) == recomputed.map(\.logprob))
+        // The same prompt again: all but its last token come from the cache.
+        let again = try await Self.greedy(engine, second)
+        #expect(again.map(\.logprob) == recomputed.map(\.logprob))
+        #expect(metrics.render().contains("monolith_prompt_tokens_cached_total \(shared + prompt.count - 1)\n"))
     }
 }

@@ -23,6 +23,8 @@ public final class Engine: @unchecked Sendable {
 
     private let lock = NSCondition()
     private var queue: [Job] = [], active: [Job] = [], freeSlots: [Int]
+    /// What free slots still hold, for prompts that start the same way (engine thread only).
+    private var prefixCache: PrefixCache
     private var running = true, stopped = false
     private var submitted: UInt64 = 0
     private var thread: Thread?
@@ -39,6 +41,7 @@ public final class Engine: @unchecked Sendable {
         // Prompt rows share steps with other sequences' rows; their attention must not depend on that.
         session.rowwiseAttention = true
         freeSlots = Array((0..<options.maxBatch).reversed())
+        prefixCache = PrefixCache(slots: options.maxBatch)
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "monolith-engine"
         self.thread = thread
@@ -110,22 +113,52 @@ public final class Engine: @unchecked Sendable {
             lock.unlock()
             for job in cancelled { finish(job, .abort) }
             lock.lock()
+            let running = active
+            var admitted: [Job] = []
             while !freeSlots.isEmpty, !queue.isEmpty {
                 let job = queue.removeFirst()
                 if job.cancelled { continue }
-                job.slot = freeSlots.removeLast()
-                active.append(job)
+                let slot = options.prefixCache ? prefixCache.choose(among: freeSlots, for: job.prompt) : freeSlots[freeSlots.count - 1]
+                freeSlots.removeAll { $0 == slot }
+                job.slot = slot
+                active.append(job); admitted.append(job)
             }
             let work = active
             metrics?.queueDepth.set(Double(queue.count))
             metrics?.runningBatch.set(Double(work.count))
             lock.unlock()
+            for job in admitted { startCache(job, running: running) }
             do { try step(work) } catch {
                 let failure = APIError(.internalServerError, "decoding failed: \(error)", type: "server_error")
-                for job in work where !job.done { job.continuation.yield(.failed(failure)); finish(job, .abort) }
+                for job in work where !job.done { job.continuation.yield(.failed(failure)); finish(job, .abort, keepCache: false) }
             }
             metrics?.kvTokensInUse.set(Double(work.filter { !$0.done }.reduce(0) { $0 + session.cache.lengths[$1.slot] }))
         }
+    }
+
+    /// Sets up a newly admitted sequence's slot: the longest prefix of its prompt that its own
+    /// slot still holds or a running sequence has computed is kept (copied), and the prompt is
+    /// fed from there; otherwise the slot starts empty. At least the prompt's last token is
+    /// always fed, for its logits, and a prompt to be scored (`echo` with `logprobs`) is fed whole.
+    private func startCache(_ job: Job, running: [Job]) {
+        defer { prefixCache.take(slot: job.slot) }
+        let cache = session.cache
+        var source = job.slot, shared = 0
+        if options.prefixCache && !(job.options.echo && job.options.logprobs != nil) {
+            shared = PrefixCache.sharedPrefix(prefixCache.retained[job.slot], job.prompt)
+            for other in running where !other.done {
+                let held = Array((other.prompt + other.generated).prefix(cache.lengths[other.slot]))
+                let n = PrefixCache.sharedPrefix(held, job.prompt)
+                if n > shared { shared = n; source = other.slot }
+            }
+        }
+        let count = min(shared, job.prompt.count - 1)
+        guard count > 0, (try? cache.copyPrefix(from: source, to: job.slot, count: count)) != nil else {
+            cache.reset(slot: job.slot)
+            return
+        }
+        job.fed = count
+        metrics?.cachedPromptTokens.increment(by: Int64(count))
     }
 
     /// One step over a mixed batch, as vLLM's chunked prefill runs it: a row for every sequence
@@ -144,7 +177,6 @@ public final class Engine: @unchecked Sendable {
         }
         var budget = session.promptChunk
         for job in work where !job.done && job.fed < job.prompt.count && budget > 0 {
-            if job.fed == 0 { session.cache.reset(slot: job.slot) }
             let end = min(job.fed + budget, job.prompt.count)
             let scoring = job.options.echo && job.options.logprobs != nil
             for position in job.fed..<end {
@@ -191,8 +223,16 @@ public final class Engine: @unchecked Sendable {
             metrics?.timeToFirstToken.recordNanoseconds(Int64(now - job.submittedAt))
         }
         job.lastToken = now
-        if !job.options.ignoreEOS, id == tokenizer.endOfText { finish(job, .stop); return }
         let logprob = job.options.logprobs.map { tokenLogprob(id, logits, top: $0) }
+        if !job.options.ignoreEOS, id == tokenizer.endOfText {
+            // Reported and counted like any token (vLLM does the same) but adding no text: lm-eval's
+            // echo scoring takes the last logprob entry for the generated token, whatever it is.
+            job.continuation.yield(.token(id: id, text: "", logprob: logprob))
+            job.endOfText = true
+            metrics?.generatedTokens.increment()
+            finish(job, .stop)
+            return
+        }
         job.generated.append(id)
         metrics?.generatedTokens.increment()
         let (delta, stopped) = job.text.advance(to: tokenizer.decode(job.generated))
@@ -206,15 +246,21 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Ends `job`: sends the text still held back (unless a stop string ended it) and the end
-    /// event, and frees its slot.
-    private func finish(_ job: Job, _ reason: FinishReason, flush: Bool = true, release: Bool = true) {
+    /// event, and frees its slot, whose keys and values stay for a later prompt that starts the
+    /// same way unless `keepCache` is false (after a failed step they may be incomplete).
+    private func finish(_ job: Job, _ reason: FinishReason, flush: Bool = true, release: Bool = true, keepCache: Bool = true) {
         guard !job.done else { return }
         job.done = true
         let trailing = flush && reason != .abort ? job.text.advance(to: tokenizer.decode(job.generated), final: true).delta : ""
         // The slot is free before the client hears the end, so what it sees next (a new request,
         // /metrics) finds it free.
         if release, job.slot >= 0 {
-            session.cache.reset(slot: job.slot)
+            let held = session.cache.lengths[job.slot]
+            if options.prefixCache && keepCache {
+                prefixCache.release(slot: job.slot, holding: Array((job.prompt + job.generated).prefix(held)))
+            } else {
+                session.cache.reset(slot: job.slot)
+            }
             lock.lock()
             active.removeAll { $0 === job }
             freeSlots.append(job.slot)
@@ -222,7 +268,7 @@ public final class Engine: @unchecked Sendable {
             lock.unlock()
         }
         if !trailing.isEmpty { job.continuation.yield(.token(id: -1, text: trailing, logprob: nil)) }
-        job.continuation.yield(.finished(reason, promptTokens: job.prompt.count, completionTokens: job.generated.count))
+        job.continuation.yield(.finished(reason, promptTokens: job.prompt.count, completionTokens: job.generated.count + (job.endOfText ? 1 : 0)))
         job.continuation.finish()
     }
 }
@@ -238,6 +284,8 @@ final class Job: @unchecked Sendable {
     /// Prompt positions in the cache, the token to feed next, and what was generated.
     var fed = 0, pending: Int32? = nil, generated: [Int32] = []
     var cancelled = false, done = false
+    /// The sequence ended by sampling the end-of-text token (reported, but not in `generated`).
+    var endOfText = false
     let submittedAt = DispatchTime.now().uptimeNanoseconds
     var lastToken: UInt64? = nil
 

@@ -13,6 +13,9 @@ public struct EngineOptions: Sendable {
     /// Batch-invariant results (`--deterministic`): a sequence's tokens and logprobs do not depend
     /// on what else runs with it (``DecodeSession/batchInvariant``).
     public var deterministic = false
+    /// Keep a finished sequence's keys and values in its free slot, and start a new prompt from
+    /// the longest prefix the cache already holds (`--no-prefix-cache` turns it off).
+    public var prefixCache = true
 
     public init() {}
 
