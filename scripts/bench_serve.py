@@ -41,6 +41,20 @@ PROMPTS = [
 ]
 
 
+WORDS = ("amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "iris", "juniper", "kelp", "lagoon",
+         "meadow", "nickel", "orchid", "prairie", "quartz", "raven", "saffron", "tundra", "umber", "violet", "willow", "zephyr")
+
+
+def prompt_for(i, distinct):
+    """The i-th request's prompt: one of PROMPTS, led by three words that differ per request when
+    `distinct` (as vLLM's random and ShareGPT datasets are), so no server reuses a cached prefix."""
+    base = PROMPTS[i % len(PROMPTS)]
+    if not distinct:
+        return base
+    rng = random.Random(i)
+    return " ".join(rng.choice(WORDS).capitalize() if k == 0 else rng.choice(WORDS) for k in range(3)) + ". " + base
+
+
 def one_request(base, prompt, max_tokens, timeout):
     body = json.dumps({"model": "default", "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.8, "seed": 1,
                        "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}).encode()
@@ -64,7 +78,7 @@ def one_request(base, prompt, max_tokens, timeout):
     return {"ttft": ttft, "itl": itl, "tokens": tokens if tokens is not None else len(times), "end": times[-1]}
 
 
-def run_load(base, clients, requests, rate, max_tokens, timeout, seed=0):
+def run_load(base, clients, requests, rate, max_tokens, timeout, distinct=True, first=0, seed=0):
     rng = random.Random(seed)
     results, errors, lock = [], [], threading.Lock()
     sem = threading.Semaphore(clients)
@@ -77,7 +91,7 @@ def run_load(base, clients, requests, rate, max_tokens, timeout, seed=0):
 
         def work(i=i):
             try:
-                r = one_request(base, PROMPTS[i % len(PROMPTS)], max_tokens, timeout)
+                r = one_request(base, prompt_for(first + i, distinct), max_tokens, timeout)
                 with lock:
                     results.append(r)
             except Exception as e:  # noqa: BLE001 - reported, not fatal
@@ -128,6 +142,7 @@ def main():
     ap.add_argument("--base-url")
     ap.add_argument("--model", default=os.path.expanduser("~/.cache/monolith/SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--monolith")
+    ap.add_argument("--monolith-args", default="", help="extra flags for monolith serve, e.g. '--weights fp32 --deterministic'")
     ap.add_argument("--llama-server")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--clients", default="1,8")
@@ -135,6 +150,8 @@ def main():
     ap.add_argument("--rate", type=float, default=0, help="Poisson arrival rate in requests/s (0: as fast as clients allow)")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--prompts", choices=["distinct", "repeated"], default="distinct",
+                    help="distinct: every request's prompt starts differently (no prefix reuse); repeated: 8 prompts in turn")
     ap.add_argument("--json")
     a = ap.parse_args()
     levels = [int(x) for x in a.clients.split(",")]
@@ -144,11 +161,12 @@ def main():
         servers.append(("server", None))
     if a.monolith:
         servers.append(("Monolith", lambda port: [a.monolith, "serve", "--model", a.model, "--port", str(port), "--threads", str(a.threads),
-                                                  "--max-batch", str(max(levels)), "--served-model-name", "default"]))
+                                                  "--max-batch", str(max(levels)), "--served-model-name", "default", *a.monolith_args.split()]))
     if a.llama_server:
         servers.append(("llama-server", lambda port: [a.llama_server, "-m", a.model, "--port", str(port), "-t", str(a.threads),
                                                       "-np", str(max(levels)), "-c", str(2048 * max(levels)), "--host", "127.0.0.1"]))
-    report = {"machine": cpu_name(), "threads": a.threads, "model": os.path.basename(a.model), "max_tokens": a.max_tokens, "runs": {}}
+    report = {"machine": cpu_name(), "threads": a.threads, "model": os.path.basename(a.model), "max_tokens": a.max_tokens,
+              "prompts": a.prompts, "monolith_args": a.monolith_args, "runs": {}}
     for name, command in servers:
         proc = None
         if command:
@@ -159,8 +177,8 @@ def main():
         else:
             base = a.base_url.rstrip("/")
         try:
-            run_load(base, 1, 2, 0, 8, a.timeout)  # warm-up
-            report["runs"][name] = [run_load(base, c, a.requests, a.rate, a.max_tokens, a.timeout) for c in levels]
+            run_load(base, 1, 2, 0, 8, a.timeout, first=10**6)  # warm-up, on prompts the load does not send
+            report["runs"][name] = [run_load(base, c, a.requests, a.rate, a.max_tokens, a.timeout, a.prompts == "distinct") for c in levels]
         finally:
             if proc:
                 proc.send_signal(signal.SIGINT)
@@ -168,7 +186,7 @@ def main():
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-    print(f"{report['model']} on {report['machine']}, {a.threads} threads, {a.max_tokens}-token completions, {a.requests} requests per level")
+    print(f"{report['model']} on {report['machine']}, {a.threads} threads, {a.max_tokens}-token completions, {a.prompts} prompts, {a.requests} requests per level")
     print(f"{'server':14}{'clients':>8}{'out tok/s':>11}{'TTFT p50':>10}{'TTFT p99':>10}{'ITL p50':>9}{'ITL p99':>9}{'errors':>8}")
     for name, runs in report["runs"].items():
         for r in runs:

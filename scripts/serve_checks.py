@@ -83,8 +83,42 @@ def main():
             proc.kill()
             rc = None
         check("SIGINT stops the server with exit 0", rc == 0, f"exit {rc}")
+    replay_lm_eval(a)
     print(f"serve: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+def replay_lm_eval(a):
+    """The fixture's first requests of each task, as lm-eval's local-completions sends them
+    (context and continuation token ids, echo, logprobs 1, max_tokens 1), against the log-likelihoods
+    lm-eval computed through the server and checked against `monolith eval` and transformers
+    (scripts/check_serve_lm_eval.py)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(repo, "Tests", "Fixtures", "serve", "lm_eval_local_completions.json")) as f:
+        fixture = json.load(f)
+    proc, port = start(a.monolith, os.path.join(repo, fixture["model"]))
+    worst, mismatched, count = 0.0, [], 0
+    try:
+        for task, t in fixture["tasks"].items():
+            for r in t["first_requests"]:
+                if r["cut_tokens"]:
+                    continue
+                ctx = json.loads(http(port, "/tokenize", {"content": r["context"]})[1])["tokens"]
+                cont = json.loads(http(port, "/tokenize", {"content": r["continuation"]})[1])["tokens"]
+                body = json.loads(http(port, "/v1/completions", {"prompt": ctx + cont, "max_tokens": 1, "logprobs": 1, "echo": True,
+                                                                 "temperature": 0})[1])
+                lp = body["choices"][0]["logprobs"]
+                span = range(len(ctx), len(ctx) + len(cont))
+                ll = sum(lp["token_logprobs"][i] for i in span)
+                greedy = all(max(lp["top_logprobs"][i], key=lp["top_logprobs"][i].get) == lp["tokens"][i] for i in span)
+                worst, count = max(worst, abs(ll - r["ll"])), count + 1
+                if abs(ll - r["ll"]) > 1e-4 or greedy != r["is_greedy"]:
+                    mismatched.append((task, r["doc_id"], r["choice"], ll, r["ll"], greedy, r["is_greedy"]))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    check(f"{count} lm-eval requests replayed give lm-eval's log-likelihoods through the server (max difference {worst:.1e}) "
+          "and is_greedy", count > 100 and not mismatched, repr(mismatched[:3]))
 
 
 def run_checks(a, client, name, port):
@@ -168,7 +202,29 @@ def run_checks(a, client, name, port):
     diff = max(abs(u - v) for x, y in zip(alone, together)
                for u, v in zip(x.choices[0].logprobs.token_logprobs, y.choices[0].logprobs.token_logprobs))
     check("8 concurrent greedy requests equal the same requests one at a time", same == 8, f"{same}/8 equal")
-    check("and their logprobs within 1e-4", diff <= 1e-4, f"max difference {diff}")
+    check(f"and their logprobs within 1e-5 (max difference {diff:.2e})", diff <= 1e-5, f"max difference {diff}")
+
+    # --deterministic: a greedy request alone and among 15 others gives identical tokens and
+    # logprobs, on fp32 weights (where a batch would otherwise change the sums' order) and native.
+    for weights in ["fp32", "native"]:
+        det, det_port = start(a.monolith, a.model, ["--weights", weights, "--deterministic", "--max-batch", "16", "--kv-cache-tokens", "8192"])
+        try:
+            det_client = openai.OpenAI(base_url=f"http://127.0.0.1:{det_port}/v1", api_key="unused", max_retries=0)
+
+            def ask(p):
+                r = det_client.completions.create(model=name, prompt=p, max_tokens=16, temperature=0, logprobs=1, extra_body={"ignore_eos": True})
+                return r.choices[0].logprobs.tokens, r.choices[0].logprobs.token_logprobs
+            target = "The history of the printing press begins"
+            solo = ask(target)
+            others = [f"Item {i}: a short note about {w}" for i, w in enumerate(["rivers", "owls", "glass", "tea", "maps", "bells", "salt",
+                                                                                 "ink", "wool", "clay", "kites", "moss", "rope", "jade", "fog"])]
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                crowd = list(pool.map(ask, [target] + others))[0]
+        finally:
+            det.send_signal(signal.SIGINT)
+            det.wait(timeout=30)
+        check(f"--deterministic ({weights}): a greedy request alone and among 15 others gives identical tokens and logprobs",
+              solo == crowd, repr((solo, crowd)))
 
     # Errors: OpenAI's shapes and statuses.
     try:

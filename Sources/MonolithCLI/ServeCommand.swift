@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     var deterministic = false
     @Flag(help: "Do not reuse a finished sequence's keys and values for a new prompt that starts the same way.")
     var noPrefixCache = false
+    @Option(help: "Seconds a connection may stay silent with its request incomplete before it is closed.") var idleTimeout = 60.0
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() async throws {
@@ -41,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.modelName = servedModelName ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension
         options.apiKey = apiKey
         options.maxTokensLimit = maxTokensLimit
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive, got \(idleTimeout)") }
+        options.idleTimeout = idleTimeout
         // Load the tokenizer-side facts up front so a bad --chat-template fails before binding.
         if let chatTemplate { options.chatTemplate = try ChatTemplate(name: chatTemplate) }
         let (spec, tok, w, named, limits) = (model, tokenizer, weights, chatTemplate, engineOptions)

@@ -14,8 +14,10 @@ public func runServer(host: String, port: Int, options: ServerOptions, metrics: 
     let router = makeRouter(holder: holder, options: options, metrics: metrics)
     var logger = Logger(label: "monolith.serve")
     logger.logLevel = .warning
-    // A client that sends half a request and stalls is dropped after a minute without traffic.
-    let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .seconds(60))), configuration: .init(address: .hostname(host, port: port), serverName: "monolith"),
+    // A client that sends half a request and stalls is dropped after `idleTimeout` without
+    // traffic (Hummingbird leaves a connection alone while its response is being computed).
+    let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(options.idleTimeout * 1000)))),
+                          configuration: .init(address: .hostname(host, port: port), serverName: "monolith"),
                           services: [EngineService(holder: holder, metrics: metrics, load: load, onReady: onReady)],
                           onServerRunning: { channel in
                               FileHandle.standardError.write(Data("listening on http://\(host):\(channel.localAddress?.port ?? port)\n".utf8))

@@ -15,6 +15,9 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 4 << 20
     /// Largest `max_tokens` a request may ask for.
     public var maxTokensLimit = 4096
+    /// Seconds a connection may send nothing while its request is incomplete (or between
+    /// requests) before it is closed: a client that sends half a request and stalls.
+    public var idleTimeout = 60.0
     public init() {}
 }
 

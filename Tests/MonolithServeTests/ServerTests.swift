@@ -150,13 +150,13 @@ struct ServerTests {
         return out
     }
 
-    @Test("--deterministic: a greedy sequence alone and among 6 others gives identical tokens and logprobs")
+    @Test("--deterministic: a greedy sequence alone and among 15 others gives identical tokens and logprobs")
     func batchInvariance() async throws {
-        let engine = try Self.engine(maxBatch: 8, deterministic: true)
+        let engine = try Self.engine(maxBatch: 16, maxQueue: 16, deterministic: true)
         defer { engine.shutdown() }
         let alone = try await Self.greedy(engine, "the sky is")
         let together = try await withThrowingTaskGroup(of: (Int, [TokenLogprob]).self) { group in
-            for i in 0..<7 { group.addTask { (i, try await Self.greedy(engine, i == 3 ? "the sky is" : "other prompt \(i)")) } }
+            for i in 0..<16 { group.addTask { (i, try await Self.greedy(engine, i == 3 ? "the sky is" : "other prompt \(i)")) } }
             var results: [Int: [TokenLogprob]] = [:]
             for try await (i, r) in group { results[i] = r }
             return results[3]!
