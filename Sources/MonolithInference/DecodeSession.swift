@@ -39,10 +39,14 @@ public final class DecodeSession {
     /// Whether prefill goes through decode steps (native weights are not in the fp32 model).
     let prefillsThroughSteps: Bool
     /// Batch-invariant decoding: each row's logits are bit-identical whatever else decodes with
-    /// it. fp32 and bf16 steps then run one row at a time (the GEMM of several rows sums in
-    /// another order than one row's); native steps already are (every quantized output is one
-    /// row · one vector, and attention and norms work row by row).
+    /// it. fp32 and bf16 steps then run at most ``invariantRows`` rows at a time: up to there the
+    /// products are GEMVs whose per-row sums do not depend on the row count, while the GEMM of
+    /// more rows sums in another order. Native steps already are invariant (every quantized
+    /// output is one row · one vector, and attention and norms work row by row).
     public var batchInvariant = false
+    /// Rows per step in batch-invariant fp32/bf16 decoding: the largest count `Linear` and the
+    /// heads still compute with their GEMV kernels (`Gemv`, `BF16Matrix`).
+    public static let invariantRows = 4
     /// Rows attend one by one even in prompt chunks, so a row's result does not depend on how
     /// rows were grouped into steps (what continuous batching needs; prompts run a little slower).
     public var rowwiseAttention = false
@@ -195,12 +199,19 @@ public final class DecodeSession {
         guard projecting.allSatisfy({ (0..<b).contains($0) }), zip(projecting, projecting.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw ModelInputError("projected rows must be increasing and in 0..<\(b)")
         }
-        if batchInvariant && !prefillsThroughSteps && b > 1 {
-            // One row at a time, in order (a prompt row's key is written before the next reads it).
+        if batchInvariant && !prefillsThroughSteps && b > Self.invariantRows {
+            // Groups of GEMV-sized steps, in order (a prompt row's key is written before a later group reads it).
             var out = 0
-            for i in 0..<b {
-                step(slots: [slots[i]], positions: [positions[i]], tokens: tokens[i...i])
-                if out < projecting.count && projecting[out] == i { project(rows: 1, into: logits.base + out * v); out += 1 }
+            for start in stride(from: 0, to: b, by: Self.invariantRows) {
+                let end = min(b, start + Self.invariantRows)
+                step(slots: Array(slots[start..<end]), positions: Array(positions[start..<end]), tokens: tokens[start..<end])
+                var wanted = 0
+                while out + wanted < projecting.count && projecting[out + wanted] < end {
+                    let r = projecting[out + wanted] - start
+                    if r != wanted { (ln.base + wanted * c).update(from: ln.base + r * c, count: c) }
+                    wanted += 1
+                }
+                if wanted > 0 { project(rows: wanted, into: logits.base + out * v); out += wanted }
             }
         } else {
             step(slots: slots, positions: positions, tokens: tokens[...])

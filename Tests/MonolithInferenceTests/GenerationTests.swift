@@ -138,6 +138,28 @@ struct GenerationTests {
         }
     }
 
+    @Test("batch-invariant decoding: each of 9 rows is bit-identical to its sequence decoded alone", arguments: [false, true])
+    func batchInvariantDecode(bf16: Bool) throws {
+        let ids = try Self.expected().ints("ids").map { $0 }
+        func session(_ slots: Int) throws -> DecodeSession {
+            let model = try Self.model()
+            if bf16 { model.roundWeightsToBF16() }
+            let s = try DecodeSession(model: model, slots: slots, weights: bf16 ? .bf16 : .fp32)
+            s.batchInvariant = true
+            return s
+        }
+        // 9 rows: two GEMV groups of invariantRows and one row, where one GEMM would sum in another order.
+        let all = try session(9), v = try Self.model().config.vocabSize
+        for s in 0..<9 { _ = try all.step(slots: Array(repeating: s, count: 5), tokens: Array(ids[(3 * s)..<(3 * s + 5)]), projecting: []) }
+        let together = Array(try all.decode(slots: Array(0..<9), tokens: (0..<9).map { ids[3 * $0 + 5] }))
+        for s in [0, 4, 8] {
+            let alone = try session(1)
+            _ = try alone.step(slots: Array(repeating: 0, count: 5), tokens: Array(ids[(3 * s)..<(3 * s + 5)]), projecting: [])
+            let row = Array(try alone.decode(slots: [0], tokens: [ids[3 * s + 5]]))
+            #expect(Array(together[(s * v)..<((s + 1) * v)]) == row, "row \(s)")
+        }
+    }
+
     @Test("sampling is reproducible for a seed and differs across seeds")
     func samplingSeeds() throws {
         let model = try Self.model()
