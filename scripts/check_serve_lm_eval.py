@@ -37,7 +37,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -52,6 +51,7 @@ os.environ.setdefault("DISABLE_MULTIPROC", "1")  # lm-eval's bootstrap in this p
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start  # noqa: E402
 from make_eval_fixtures import MODEL, REPO, SHARED, TASK_DIR, TASKS, prepare_shared_data  # noqa: E402
 
 OUT = os.path.join(REPO, "Tests", "Fixtures", "serve", "lm_eval_local_completions.json")
@@ -61,20 +61,7 @@ with open(os.path.join(MODEL, "config.json")) as _f:
 
 
 def start_server(binary, threads, max_batch):
-    cmd = [binary, "serve", "--model", MODEL, "--port", "0", "--served-model-name", "eval-model",
-           "--max-batch", str(max_batch), "--threads", str(threads)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    port, deadline = None, time.time() + 120
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        port = int(m.group(1)) if m else port
-        if line.startswith("ready:") and port:
-            return proc, port
-    proc.kill()
-    sys.exit(f"the server did not start: {proc.stderr.read()[-2000:]}")
+    return start(binary, MODEL, ["--served-model-name", "eval-model", "--max-batch", str(max_batch), "--threads", str(threads)])
 
 
 def stop_server(proc):

@@ -19,10 +19,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 import openai
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start as start_server  # noqa: E402
 
 passed = failed = 0
 
@@ -38,21 +40,7 @@ def check(name, ok, detail=""):
 
 
 def start(binary, model, extra=()):
-    proc = subprocess.Popen([binary, "serve", "--model", model, "--port", "0", "--max-batch", "4", "--kv-cache-tokens", "4096", *extra],
-                            stderr=subprocess.PIPE, text=True)
-    port = None
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-        if line.startswith("ready:"):
-            return proc, port
-    proc.kill()
-    sys.exit(f"the server did not start: {proc.stderr.read()[-2000:]}")
+    return start_server(binary, model, ["--max-batch", "4", "--kv-cache-tokens", "4096", *extra])
 
 
 def http(port, path, body=None, method=None):

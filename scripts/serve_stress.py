@@ -9,7 +9,8 @@
 - a body that is not UTF-8 is a 400 with an error body;
 - soak: --soak SECONDS of mixed load (streaming and not, n > 1, chat, echo + logprobs, clients
   that hang up, bad requests) from 6 clients, sampling the server's RSS; no unexpected status,
-  and RSS flat (the last quarter's peak within 10 % of the second quarter's).
+  and, for soaks of 2 minutes or more, RSS flat (the last quarter's peak within 10 % of the
+  second quarter's).
 
 Prints 'serve stress: N passed, 0 failed' on success; --json writes the measurements.
 
@@ -19,13 +20,15 @@ Prints 'serve stress: N passed, 0 failed' on success; --json writes the measurem
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import signal
-import socket
-import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start  # noqa: E402
 
 passed = failed = 0
 
@@ -34,21 +37,6 @@ def check(name, ok, detail=""):
     global passed, failed
     passed, failed = passed + bool(ok), failed + (not ok)
     print(f"{'ok' if ok else 'FAIL'}: {name}{'' if ok else ' ' + str(detail)}", flush=True)
-
-
-def start(binary, model, extra):
-    proc = subprocess.Popen([binary, "serve", "--model", model, "--port", "0", *extra], stderr=subprocess.PIPE, text=True)
-    port, deadline = None, time.time() + 120
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        port = int(m.group(1)) if m else port
-        if line.startswith("ready:"):
-            return proc, port
-    proc.kill()
-    sys.exit("the server did not start")
 
 
 async def request(port, path, body=None, raw=None, timeout=600):
@@ -239,7 +227,8 @@ def main():
             print(f"soak: {a.soak:.0f} s, {sum(counts.values())} requests {counts}; RSS MiB first {rss[0]:.0f}, "
                   f"second-quarter peak {second:.0f}, last-quarter peak {last:.0f}, max {max(rss):.0f}")
             check("soak: no unexpected status or error", not unexpected, unexpected[:3])
-            check("soak: RSS flat (last quarter's peak within 10 % of the second quarter's)", last <= second * 1.1, (second, last))
+            if a.soak >= 120:  # shorter runs are still warming up (allocator pools, cached prompts)
+                check("soak: RSS flat (last quarter's peak within 10 % of the second quarter's)", last <= second * 1.1, (second, last))
             check("after the soak nothing is held", idle(port))
     finally:
         proc.send_signal(signal.SIGINT)

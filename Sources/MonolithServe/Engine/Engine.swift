@@ -63,7 +63,8 @@ public final class Engine: @unchecked Sendable {
         let stream = AsyncStream<SequenceEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
         lock.lock(); defer { lock.unlock() }
         guard running else { throw APIError(.serviceUnavailable, "the server is shutting down", type: "server_error") }
-        guard queue.count < options.maxQueue || (queue.isEmpty && !freeSlots.isEmpty) else {
+        // Up to --max-queue sequences wait beyond those about to take the free slots.
+        guard queue.count < options.maxQueue + freeSlots.count else {
             throw APIError(.tooManyRequests, "the queue is full (\(options.maxQueue) waiting); retry later", type: "rate_limit_error")
         }
         submitted += 1
