@@ -20,7 +20,8 @@ extension Trainer {
     /// 3. Data parallelism as for a whole model: bucketed all-reduce overlapped with the last
     ///    micro-batch's backward (ZeRO 0) or reduce-scatter (1, 2).
     /// 4. The global norm sums each rank's canonical elements (``ShardLayout``) over the replica
-    ///    (and over the data-parallel slots under ZeRO); every rank clips with it.
+    ///    (and over the data-parallel slots under ZeRO); every rank clips with it. A NaN or
+    ///    infinite norm throws ``NonFiniteGradientError`` on every rank before anything is updated.
     /// 5. AdamW on the local buffer (or its ZeRO slot), then the slots are all-gathered.
     public func step(microBatches: [TokenBatch]) throws -> StepStats {
         precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
@@ -92,6 +93,10 @@ extension Trainer {
         if dp.zeroStage >= 1 { squares = try clock.time { try dp.group.allReduce(squares, op: .sum) } }
         squares = try clock.time { try mp.replica.allReduce(squares, op: .sum) }
         let norm = Float(squares.squareRoot())
+        guard norm.isFinite else {
+            throw NonFiniteGradientError(step: step, rank: "data-parallel rank \(dp.rank), stage \(layout.stage), tensor rank \(layout.tensorRank)",
+                                         norm: norm, tensor: NonFiniteGradientError.firstNonFinite(g, owned: owned, layout: layout))
+        }
         GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
         let lr = schedule.lr(at: step)
         optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)

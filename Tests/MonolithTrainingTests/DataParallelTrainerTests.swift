@@ -50,6 +50,35 @@ struct DataParallelTrainerTests {
         for result in results.dropFirst() { #expect(result.weights == results[0].weights) }
     }
 
+    @Test("a NaN on one rank stops every rank before the update, naming the step, the rank and a tensor", arguments: [0, 1, 2])
+    func nonFiniteGradient(zero: Int) throws {
+        let outcomes = try InProcessWorld(size: 2).run { comm -> (NonFiniteGradientError?, Bool) in
+            let parallel = try ParallelRuntime.make(world: comm, section: ParallelSection(dp: 2, zero: zero), model: Self.config,
+                                                    microBatch: Self.batch, globalBatch: Self.batch * Self.microBatches, seqLen: Self.seq)
+            let trainer = try Trainer(config: Self.config, microBatch: (Self.batch, Self.seq), optimizer: AdamWConfig(),
+                                      schedule: LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10),
+                                      gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
+            trainer.shard.initializeWeights(seed: 7)
+            _ = try trainer.step(microBatches: Self.batches(step: 0))
+            let params = trainer.shard.parameters
+            // One weight of rank 1's replica goes bad: its loss and gradients turn NaN.
+            if comm.rank == 1 { params.base[trainer.shard.layout.entries.first { $0.name.hasSuffix("mlp.c_fc.weight") }!.range.lowerBound] = .nan }
+            let before = (0..<params.count).map { params.base[$0].bitPattern }
+            do {
+                _ = try trainer.step(microBatches: Self.batches(step: 1))
+                return (nil, false)
+            } catch let e as NonFiniteGradientError {
+                return (e, (0..<params.count).allSatisfy { params.base[$0].bitPattern == before[$0] })
+            }
+        }
+        for (rank, (error, unchanged)) in outcomes.enumerated() {
+            #expect(error?.step == 1, "rank \(rank) did not stop at step 2")
+            #expect(unchanged, "rank \(rank) changed its weights")
+            #expect(error?.description.contains("data-parallel rank \(rank)") == true)
+        }
+        #expect(outcomes[1].0?.tensor != nil, "rank 1 names no tensor")
+    }
+
     /// Expected bytes from the ZeRO paper (Rajbhandari et al. 2020, §5.1 and Figure 1), for fp32
     /// training where each of Ψ parameters has a 4-byte weight, a 4-byte gradient and K = 8 bytes of
     /// Adam moments: P_os keeps (4 + 4)Ψ + 8Ψ/N_d per rank, P_os+g keeps 4Ψ + (4 + 8)Ψ/N_d; the
