@@ -188,6 +188,34 @@ bad "mismatched configurations across ranks are refused" "differs from world ran
     "${mpi[@]}" -np 1 "$bin" train "${common[@]}" --logging.out_dir "$work/bad3" --optimizer.lr 1e-3 : \
     -np 1 "$bin" train "${common[@]}" --logging.out_dir "$work/bad3" --optimizer.lr 2e-3
 
+# A NaN in one rank's gradients (the MONOLITH_FAULT_NAN=RANK:STEP test hook): by default every rank
+# stops at that step, naming it; with training.skip_nonfinite every rank skips it and the run ends.
+nan_check() {
+    local out rc stops
+    out=$(MONOLITH_FAULT_NAN=1:3 timeout 120 "${mpi[@]}" -x MONOLITH_FAULT_NAN -np 2 "$bin" train "${common[@]}" \
+        --logging.out_dir "$work/nanstop" --parallel.dp 2 2>&1); rc=$?
+    stops=$(grep -c "step 3: a non-finite gradient norm" <<<"$out")
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$stops" -ge 2 ] && grep -q "first non-finite gradient here is" <<<"$out"; then
+        ok "a NaN gradient on rank 1 stops both ranks at step 3, naming a tensor (exit $rc)"
+    else
+        fail "a NaN gradient on rank 1 stops both ranks at step 3 (exit $rc, $stops ranks)"; echo "$out" | tail -6 | sed 's/^/    /'
+    fi
+    out=$(MONOLITH_FAULT_NAN=1:3 timeout 120 "${mpi[@]}" -x MONOLITH_FAULT_NAN -np 2 "$bin" train "${common[@]}" \
+        --logging.out_dir "$work/nanskip" --parallel.dp 2 --parallel.zero 1 --training.skip_nonfinite true 2>&1); rc=$?
+    if [ $rc -eq 0 ] && python3 - "$work/nanskip/metrics.jsonl" "$steps" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if '"skipped_steps"' in line]
+by_step = {r["step"]: r["skipped_steps"] for r in rows}
+sys.exit(0 if by_step.get(2) == 0 and by_step.get(3) == 1 and by_step.get(int(sys.argv[2])) == 1 else 1)
+PY
+    then
+        ok "with training.skip_nonfinite both ranks skip step 3 and finish (skipped_steps 1)"
+    else
+        fail "training.skip_nonfinite under mpirun (exit $rc)"; echo "$out" | tail -6 | sed 's/^/    /'
+    fi
+}
+nan_check
+
 # A rank killed mid-run (kill -9 of one rank's process, found as a child of this mpirun) must end the
 # whole job with a non-zero status, not leave the other rank waiting.
 crash_check() {

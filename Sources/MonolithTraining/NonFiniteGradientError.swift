@@ -15,7 +15,7 @@ public struct NonFiniteGradientError: Error, CustomStringConvertible {
     public let tensor: String?
 
     public var description: String {
-        "step \(step + 1): the gradient norm is \(norm) on \(rank); "
+        "step \(step + 1): a non-finite gradient norm (here, on \(rank): \(norm)); "
             + (tensor.map { "the first non-finite gradient here is \($0)" } ?? "every gradient on this rank is finite (another rank's is not)")
             + "; the step was not applied, so the weights and the last checkpoint are intact"
     }

@@ -21,7 +21,8 @@ extension Trainer {
     ///    micro-batch's backward (ZeRO 0) or reduce-scatter (1, 2).
     /// 4. The global norm sums each rank's canonical elements (``ShardLayout``) over the replica
     ///    (and over the data-parallel slots under ZeRO); every rank clips with it. A NaN or
-    ///    infinite norm throws ``NonFiniteGradientError`` on every rank before anything is updated.
+    ///    infinite norm throws ``NonFiniteGradientError`` on every rank before anything is updated,
+    ///    or with ``skipNonFinite`` skips the update on every rank.
     /// 5. AdamW on the local buffer (or its ZeRO slot), then the slots are all-gathered.
     public func step(microBatches: [TokenBatch]) throws -> StepStats {
         precondition(!microBatches.isEmpty, "a step needs at least one micro-batch")
@@ -85,6 +86,10 @@ extension Trainer {
             try clock.time { try emb.allReduce(UnsafeMutableBufferPointer(start: part.base, count: tied.count), op: .sum) }
             if lo < hi { (g + (lo - owned.lowerBound)).update(from: part.base + (lo - tied.lowerBound), count: hi - lo) }
         }
+        if faultNaNAtStep == step,
+           let r = layout.canonicalRanges.first(where: { $0.upperBound > owned.lowerBound && $0.lowerBound < owned.upperBound }) {
+            g[max(r.lowerBound, owned.lowerBound) - owned.lowerBound] = .nan
+        }
         var squares = 0.0
         for r in layout.canonicalRanges {
             let lo = max(r.lowerBound, owned.lowerBound), hi = min(r.upperBound, owned.upperBound)
@@ -93,18 +98,30 @@ extension Trainer {
         if dp.zeroStage >= 1 { squares = try clock.time { try dp.group.allReduce(squares, op: .sum) } }
         squares = try clock.time { try mp.replica.allReduce(squares, op: .sum) }
         let norm = Float(squares.squareRoot())
-        guard norm.isFinite else {
+        let lr = schedule.lr(at: step - skippedSteps)
+        // Every rank throws or skips at the same step, as Megatron all-reduces its inf/nan flag. The
+        // norm is reduced over the replica, and over dp under ZeRO; under ZeRO 0 each replica took
+        // it from gradients already all-reduced, so only a fault after that reduction could make
+        // replicas disagree, and the flag is reduced over dp explicitly.
+        var finite = norm.isFinite
+        if dp.zeroStage == 0 && dp.group.size > 1 {
+            finite = try clock.time { try dp.group.allReduce(Float(finite ? 0 : 1), op: .max) } == 0
+        }
+        if !finite && !skipNonFinite {
             throw NonFiniteGradientError(step: step, rank: "data-parallel rank \(dp.rank), stage \(layout.stage), tensor rank \(layout.tensorRank)",
                                          norm: norm, tensor: NonFiniteGradientError.firstNonFinite(g, owned: owned, layout: layout))
         }
-        GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
-        let lr = schedule.lr(at: step)
-        optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
-        if dp.zeroStage >= 1 {
-            try clock.time {
-                try ZeroCollectives.allGatherParameters(UnsafeMutableBufferPointer(start: params.base, count: params.count),
-                                                        shards: dp.shards, group: dp.group)
+        if finite {
+            GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
+            optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
+            if dp.zeroStage >= 1 {
+                try clock.time {
+                    try ZeroCollectives.allGatherParameters(UnsafeMutableBufferPointer(start: params.base, count: params.count),
+                                                            shards: dp.shards, group: dp.group)
+                }
             }
+        } else {
+            skippedSteps += 1
         }
         // The last stage's tensor ranks all computed the loss; count it once.
         let mine = layout.isLast(chunk: layout.virtualStages - 1) && layout.tensorRank == 0 ? lossSum : 0
@@ -113,7 +130,7 @@ extension Trainer {
         step += 1
         dropoutStep += microBatches.count
         lastCommunicationSeconds = clock.seconds
-        return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr)
+        return StepStats(loss: globalLoss * scale, gradNorm: norm, lr: lr, skipped: !finite)
     }
 
     /// Sequence parallelism: each tensor rank saw only its rows in the LayerNorm/residual regions, so

@@ -26,6 +26,8 @@ public struct StepStats: Sendable {
     public let gradNorm: Float
     /// Learning rate used.
     public let lr: Float
+    /// The gradient norm was not finite and the step was skipped (``Trainer/skipNonFinite``).
+    public var skipped = false
 }
 
 /// Forward, backward with gradient accumulation, clipping and AdamW: one optimizer step, for every
@@ -53,8 +55,17 @@ public final class Trainer {
     public let gradClip: Float
     /// This rank's groups.
     public let parallel: ParallelRuntime
-    /// Optimizer steps taken (the schedule's position; set it when resuming).
+    /// Steps taken, skipped ones included (set it when resuming).
     public var step = 0
+    /// Skip a step whose gradient norm is NaN or infinite instead of throwing
+    /// ``NonFiniteGradientError``, by Megatron's rule: the batch is consumed (the step and dropout
+    /// counters advance) but nothing is updated, and the learning-rate schedule does not advance.
+    public var skipNonFinite = false
+    /// Steps skipped so far (saved in checkpoints: the schedule's position is `step - skippedSteps`).
+    public var skippedSteps = 0
+    /// Fault injection for tests: at this value of ``step`` one of this rank's gradients becomes
+    /// NaN before the norm (`MONOLITH_FAULT_NAN=RANK:STEP` sets it in `monolith train`).
+    public var faultNaNAtStep: Int? = nil
     /// Seed of the dropout masks, and the global micro-batch counter that advances them (saved in
     /// checkpoints so a resumed run draws the same masks).
     public var dropoutSeed: UInt64 = 0, dropoutStep = 0

@@ -100,6 +100,15 @@ public final class TrainingJob {
                               schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
                               gradClip: config.optimizer.gradClip, parallel: runtime)
         trainer.dropoutSeed = config.training.seed
+        trainer.skipNonFinite = config.training.skipNonfinite
+        if let fault = ProcessInfo.processInfo.environment["MONOLITH_FAULT_NAN"] {
+            // Test hook: "RANK:STEP" makes world rank RANK's gradients NaN at step STEP (1-based).
+            let parts = fault.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1 else {
+                throw TrainingError("MONOLITH_FAULT_NAN must be RANK:STEP (world rank, 1-based step), got \"\(fault)\"")
+            }
+            if parts[0] == parallel.groups.world.rank { trainer.faultNaNAtStep = parts[1] - 1 }
+        }
         // Each rank holds only its shard: it initializes its own slices (the values are functions of
         // seed, tensor and element), or takes them from `init_from`, read once and dropped.
         if let initial {
@@ -127,6 +136,7 @@ public final class TrainingJob {
             data.state = state.data
             trainer.step = state.step
             trainer.dropoutStep = state.dropoutStep
+            trainer.skippedSteps = state.skippedSteps
             log("resumed from \(store.path(step: step)) at step \(state.step)")
         }
     }
@@ -275,6 +285,14 @@ public final class TrainingJob {
             state.optimizerSteps = trainer.optimizer.stepCount
             state.data = data.state
             state.dropoutStep = trainer.dropoutStep
+            state.skippedSteps = trainer.skippedSteps
+            if stats.skipped {
+                log("step \(state.step): gradient norm \(stats.gradNorm), step skipped (\(state.skippedSteps) so far; training.skip_nonfinite)")
+                let limit = cfg.training.maxSkippedSteps
+                if limit > 0 && state.skippedSteps >= limit {
+                    throw TrainingError("\(state.skippedSteps) steps skipped for a non-finite gradient norm, the most training.max_skipped_steps allows (\(limit)); the last checkpoint is intact")
+                }
+            }
             let tokens = gb * seq
             state.tokens += tokens
             let dt = Date().timeIntervalSince(stepStart)
@@ -291,9 +309,9 @@ public final class TrainingJob {
             }
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
             metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
-                           "tokens_per_second": tps, "mfu": mfu, "batch": gb, "tokens": state.tokens])
+                           "tokens_per_second": tps, "mfu": mfu, "batch": gb, "tokens": state.tokens, "skipped_steps": state.skippedSteps])
             try tb?.scalars([("train/loss", stats.loss), ("train/lr", stats.lr), ("train/grad_norm", stats.gradNorm),
-                             ("train/tokens_per_second", Float(tps))], step: state.step)
+                             ("train/tokens_per_second", Float(tps)), ("train/skipped_steps", Float(state.skippedSteps))], step: state.step)
             let last = state.step == cfg.training.maxSteps
             let evaluating = (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last
             let sampling = cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last

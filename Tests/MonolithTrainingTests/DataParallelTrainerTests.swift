@@ -79,6 +79,36 @@ struct DataParallelTrainerTests {
         #expect(outcomes[1].0?.tensor != nil, "rank 1 names no tensor")
     }
 
+    @Test("with skip_nonfinite every rank skips the same step: batch consumed, no update, no Adam or schedule step", arguments: [0, 2])
+    func skipNonFinite(zero: Int) throws {
+        let outcomes = try InProcessWorld(size: 2).run { comm -> [Bool] in
+            let parallel = try ParallelRuntime.make(world: comm, section: ParallelSection(dp: 2, zero: zero), model: Self.config,
+                                                    microBatch: Self.batch, globalBatch: Self.batch * Self.microBatches, seqLen: Self.seq)
+            let schedule = LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10)
+            let trainer = try Trainer(config: Self.config, microBatch: (Self.batch, Self.seq), optimizer: AdamWConfig(),
+                                      schedule: schedule, gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
+            trainer.shard.initializeWeights(seed: 7)
+            trainer.skipNonFinite = true
+            _ = try trainer.step(microBatches: Self.batches(step: 0))
+            let params = trainer.shard.parameters
+            let before = (0..<params.count).map { params.base[$0].bitPattern }
+            // Rank 1's gradients turn NaN at the second step (the trainer's fault hook).
+            if comm.rank == 1 { trainer.faultNaNAtStep = 1 }
+            let dropoutBefore = trainer.dropoutStep
+            let skipped = try trainer.step(microBatches: Self.batches(step: 1))
+            let unchanged = (0..<params.count).allSatisfy { params.base[$0].bitPattern == before[$0] }
+            let next = try trainer.step(microBatches: Self.batches(step: 2))
+            return [skipped.skipped, comm.rank == 0 || !skipped.gradNorm.isFinite, unchanged, trainer.step == 3, trainer.skippedSteps == 1,
+                    trainer.optimizer.stepCount == 2, trainer.dropoutStep == dropoutBefore + 2 * Self.microBatches,
+                    next.lr == schedule.lr(at: 1), !next.skipped && next.gradNorm.isFinite]
+        }
+        let names = ["skipped", "rank 1's norm not finite", "weights unchanged", "step counted", "skip counted", "no Adam step",
+                     "batch consumed", "schedule held", "training continues"]
+        for (rank, facts) in outcomes.enumerated() {
+            for (name, fact) in zip(names, facts) { #expect(fact, "rank \(rank): \(name)") }
+        }
+    }
+
     /// Expected bytes from the ZeRO paper (Rajbhandari et al. 2020, §5.1 and Figure 1), for fp32
     /// training where each of Ψ parameters has a 4-byte weight, a 4-byte gradient and K = 8 bytes of
     /// Adam moments: P_os keeps (4 + 4)Ψ + 8Ψ/N_d per rank, P_os+g keeps 4Ψ + (4 + 8)Ψ/N_d; the

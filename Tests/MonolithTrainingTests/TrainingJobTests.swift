@@ -111,6 +111,18 @@ struct TrainingJobTests {
         return out
     }
 
+    @Test("trainer state files written before skipped_steps existed still load (as 0 skipped)")
+    func legacyTrainerState() throws {
+        var state = TrainerState()
+        state.step = 12; state.optimizerSteps = 11; state.skippedSteps = 1; state.tokens = 4096
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(state)) as! [String: Any]
+        #expect(try JSONDecoder().decode(TrainerState.self, from: JSONSerialization.data(withJSONObject: object)) == state)
+        object["skipped_steps"] = nil
+        var legacy = state
+        legacy.skippedSteps = 0
+        #expect(try JSONDecoder().decode(TrainerState.self, from: JSONSerialization.data(withJSONObject: object)) == legacy)
+    }
+
     @Test("a failing disk during a checkpoint write keeps the previous checkpoint loadable")
     func fullDisk() throws {
         let dir = Self.tempDir()

@@ -16,11 +16,27 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var elapsedSeconds = 0.0
     /// Tokens trained on so far.
     public var tokens = 0
+    /// Steps skipped for a non-finite gradient norm (`training.skip_nonfinite`).
+    public var skippedSteps = 0
 
     enum CodingKeys: String, CodingKey {
         case version, step, optimizerSteps = "optimizer_steps", data, dropoutStep = "dropout_step"
-        case sampleRNG = "sample_rng", elapsedSeconds = "elapsed_seconds", tokens
+        case sampleRNG = "sample_rng", elapsedSeconds = "elapsed_seconds", tokens, skippedSteps = "skipped_steps"
     }
 
     public init() {}
+
+    /// Reads a state file; `skipped_steps`, added later, may be missing (0).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        step = try c.decode(Int.self, forKey: .step)
+        optimizerSteps = try c.decode(Int.self, forKey: .optimizerSteps)
+        data = try c.decode(DataState.self, forKey: .data)
+        dropoutStep = try c.decode(Int.self, forKey: .dropoutStep)
+        sampleRNG = try c.decode(UInt64.self, forKey: .sampleRNG)
+        elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
+        tokens = try c.decode(Int.self, forKey: .tokens)
+        skippedSteps = try c.decodeIfPresent(Int.self, forKey: .skippedSteps) ?? 0
+    }
 }

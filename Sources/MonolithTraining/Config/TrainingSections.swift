@@ -104,9 +104,15 @@ public struct TrainingSection: Codable, Sendable, Equatable {
     public var sampleTemperature: Float = 0.8
     /// Threads (0: all cores).
     public var threads = 0
+    /// Skip a step whose gradient norm is NaN or infinite instead of stopping the run: the batch
+    /// is consumed, nothing is updated (no AdamW step, the learning-rate schedule does not advance).
+    public var skipNonfinite = false
+    /// With `skip_nonfinite`, stop the run once this many steps have been skipped (0: never).
+    public var maxSkippedSteps = 10
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxSteps = "max_steps", microBatch = "micro_batch", globalBatch = "global_batch", seed
+        case skipNonfinite = "skip_nonfinite", maxSkippedSteps = "max_skipped_steps"
         case evalInterval = "eval_interval", evalBatches = "eval_batches", finalEvalBatches = "final_eval_batches"
         case sampleInterval = "sample_interval"
         case sampleTokens = "sample_tokens", sampleTemperature = "sample_temperature", threads
@@ -124,6 +130,7 @@ public struct TrainingSection: Codable, Sendable, Equatable {
         if sampleInterval < 0 { throw ConfigError(field: "training.sample_interval", "must be ≥ 0, got \(sampleInterval)") }
         if sampleTokens < 0 { throw ConfigError(field: "training.sample_tokens", "must be ≥ 0, got \(sampleTokens)") }
         if threads < 0 { throw ConfigError(field: "training.threads", "must be ≥ 0, got \(threads)") }
+        if maxSkippedSteps < 0 { throw ConfigError(field: "training.max_skipped_steps", "must be ≥ 0, got \(maxSkippedSteps)") }
     }
 }
 

@@ -22,7 +22,12 @@ public final class MetricsLog {
 
     /// Writes one record; keys are sorted for stable diffs.
     public func write(_ record: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        // JSON has no NaN or infinity: a skipped step's non-finite loss or norm is written as null.
+        let clean = record.mapValues { value -> Any in
+            if let d = value as? Double, !d.isFinite { return NSNull() }
+            return value
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]) else { return }
         handle.write(data + Data([0x0A]))
     }
 
