@@ -38,7 +38,6 @@ import logging
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ os.environ.setdefault("DISABLE_MULTIPROC", "1")  # lm-eval's bootstrap in this p
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import start  # noqa: E402
+from serve_process import start, stop  # noqa: E402
 from make_eval_fixtures import MODEL, REPO, SHARED, TASK_DIR, TASKS, prepare_shared_data  # noqa: E402
 
 OUT = os.path.join(REPO, "Tests", "Fixtures", "serve", "lm_eval_local_completions.json")
@@ -62,15 +61,6 @@ with open(os.path.join(MODEL, "config.json")) as _f:
 
 def start_server(binary, threads, max_batch):
     return start(binary, MODEL, ["--served-model-name", "eval-model", "--max-batch", str(max_batch), "--threads", str(threads)])
-
-
-def stop_server(proc):
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return None
 
 
 def monolith_eval(binary, tasks, limit, threads, tmp):
@@ -188,7 +178,7 @@ def main():
         try:
             lm, results, docs, answers = lm_eval_through_server(port, tasks, a.limit, a.batch_size)
         finally:
-            rc = stop_server(proc)
+            rc = stop(proc)
             os.chdir(cwd)
         if rc != 0:
             failures.append(f"the server exited with {rc} on SIGINT")

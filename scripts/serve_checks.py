@@ -15,7 +15,6 @@ import concurrent.futures
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import urllib.request
 import openai
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import start as start_server  # noqa: E402
+from serve_process import start as start_server, stop  # noqa: E402
 
 passed = failed = 0
 
@@ -64,12 +63,7 @@ def main():
     try:
         run_checks(a, client, name, port)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            rc = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = None
+        rc = stop(proc)
         check("SIGINT stops the server with exit 0", rc == 0, f"exit {rc}")
     replay_lm_eval(a)
     print(f"serve: {passed} passed, {failed} failed")
@@ -103,8 +97,7 @@ def replay_lm_eval(a):
                 if abs(ll - r["ll"]) > 1e-4 or greedy != r["is_greedy"]:
                     mismatched.append((task, r["doc_id"], r["choice"], ll, r["ll"], greedy, r["is_greedy"]))
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        stop(proc)
     check(f"{count} lm-eval requests replayed give lm-eval's log-likelihoods through the server (max difference {worst:.1e}) "
           "and is_greedy", count > 100 and not mismatched, repr(mismatched[:3]))
 
@@ -165,8 +158,7 @@ def run_checks(a, client, name, port):
         exact_client = openai.OpenAI(base_url=f"http://127.0.0.1:{exact_port}/v1", api_key="unused", max_retries=0)
         e = exact_client.completions.create(model=name, prompt=passage, max_tokens=1, temperature=0, echo=True, logprobs=1)
     finally:
-        exact.send_signal(signal.SIGINT)
-        exact.wait(timeout=30)
+        stop(exact)
     lp = e.choices[0].logprobs
     ntok = len(json.loads(http(port, "/tokenize", {"content": passage})[1])["tokens"])
     check("echo returns the prompt and its token logprobs, the first null", e.choices[0].text.startswith(passage)
@@ -209,8 +201,7 @@ def run_checks(a, client, name, port):
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
                 crowd = list(pool.map(ask, [target] + others))[0]
         finally:
-            det.send_signal(signal.SIGINT)
-            det.wait(timeout=30)
+            stop(det)
         check(f"--deterministic ({weights}): a greedy request alone and among 15 others gives identical tokens and logprobs",
               solo == crowd, repr((solo, crowd)))
 

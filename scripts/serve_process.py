@@ -1,5 +1,6 @@
-"""Starting `monolith serve` from the check scripts: on a free loopback port, waiting for 'ready:'."""
+"""Starting `monolith serve` from the check scripts (on a free loopback port, waiting for 'ready:') and stopping it."""
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -20,3 +21,13 @@ def start(binary, model, extra=()):
             return proc, port
     proc.kill()
     sys.exit(f"the server did not start: {proc.stderr.read()[-2000:]}")
+
+
+def stop(proc, timeout=30):
+    """SIGINT, as a user's Ctrl-C; returns the exit status, or None when the server had to be killed."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return None

@@ -23,12 +23,11 @@ import json
 import os
 import random
 import re
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_process import start  # noqa: E402
+from serve_process import start, stop  # noqa: E402
 
 passed = failed = 0
 
@@ -231,8 +230,7 @@ def main():
                 check("soak: RSS flat (last quarter's peak within 10 % of the second quarter's)", last <= second * 1.1, (second, last))
             check("after the soak nothing is held", idle(port))
     finally:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=60)
+        code = stop(proc, timeout=60)
     check("the server exits 0 on SIGINT", code == 0, code)
     if a.json:
         with open(a.json, "w") as f:

@@ -18,16 +18,24 @@ struct DataParallelTrainerTests {
 
     /// Runs the steps on `world` (nil: one process); returns the per-step (loss, norm) and the
     /// final weights of this rank's replica.
-    static func train(world: (any Communicator)?, zero: Int = 0) throws -> (stats: [Float], weights: [Float]) {
+    static let schedule = LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10)
+
+    /// A trainer for this rank of `world` (nil: one process), data parallel over the whole world,
+    /// its weights initialized the same on every rank.
+    static func trainer(world: (any Communicator)?, zero: Int) throws -> Trainer {
         let parallel = try world.map {
             try ParallelRuntime.make(world: $0, section: ParallelSection(dp: $0.size, zero: zero), model: config, microBatch: batch,
                                      globalBatch: batch * microBatches, seqLen: seq)
         } ?? ParallelRuntime.single(model: config, microBatch: batch, seqLen: seq)
         // One pool per rank: the ranks are threads of one process and must not share workers.
-        let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(),
-                                  schedule: LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10),
+        let trainer = try Trainer(config: config, microBatch: (batch, seq), optimizer: AdamWConfig(), schedule: schedule,
                                   gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
         trainer.shard.initializeWeights(seed: 7)
+        return trainer
+    }
+
+    static func train(world: (any Communicator)?, zero: Int = 0) throws -> (stats: [Float], weights: [Float]) {
+        let trainer = try trainer(world: world, zero: zero)
         var stats: [Float] = []
         for s in 0..<steps {
             let r = try trainer.step(microBatches: batches(step: s))
@@ -53,12 +61,7 @@ struct DataParallelTrainerTests {
     @Test("a NaN on one rank stops every rank before the update, naming the step, the rank and a tensor", arguments: [0, 1, 2])
     func nonFiniteGradient(zero: Int) throws {
         let outcomes = try InProcessWorld(size: 2).run { comm -> (NonFiniteGradientError?, Bool) in
-            let parallel = try ParallelRuntime.make(world: comm, section: ParallelSection(dp: 2, zero: zero), model: Self.config,
-                                                    microBatch: Self.batch, globalBatch: Self.batch * Self.microBatches, seqLen: Self.seq)
-            let trainer = try Trainer(config: Self.config, microBatch: (Self.batch, Self.seq), optimizer: AdamWConfig(),
-                                      schedule: LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10),
-                                      gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
-            trainer.shard.initializeWeights(seed: 7)
+            let trainer = try Self.trainer(world: comm, zero: zero)
             _ = try trainer.step(microBatches: Self.batches(step: 0))
             let params = trainer.shard.parameters
             // One weight of rank 1's replica goes bad: its loss and gradients turn NaN.
@@ -82,12 +85,7 @@ struct DataParallelTrainerTests {
     @Test("with skip_nonfinite every rank skips the same step: batch consumed, no update, no Adam or schedule step", arguments: [0, 2])
     func skipNonFinite(zero: Int) throws {
         let outcomes = try InProcessWorld(size: 2).run { comm -> [Bool] in
-            let parallel = try ParallelRuntime.make(world: comm, section: ParallelSection(dp: 2, zero: zero), model: Self.config,
-                                                    microBatch: Self.batch, globalBatch: Self.batch * Self.microBatches, seqLen: Self.seq)
-            let schedule = LRSchedule(lr: 3e-3, minLR: 3e-4, warmupSteps: 1, decaySteps: 10)
-            let trainer = try Trainer(config: Self.config, microBatch: (Self.batch, Self.seq), optimizer: AdamWConfig(),
-                                      schedule: schedule, gradClip: 0.5, parallel: parallel, pool: WorkerPool(threads: 1))
-            trainer.shard.initializeWeights(seed: 7)
+            let trainer = try Self.trainer(world: comm, zero: zero)
             trainer.skipNonFinite = true
             _ = try trainer.step(microBatches: Self.batches(step: 0))
             let params = trainer.shard.parameters
@@ -100,7 +98,7 @@ struct DataParallelTrainerTests {
             let next = try trainer.step(microBatches: Self.batches(step: 2))
             return [skipped.skipped, comm.rank == 0 || !skipped.gradNorm.isFinite, unchanged, trainer.step == 3, trainer.skippedSteps == 1,
                     trainer.optimizer.stepCount == 2, trainer.dropoutStep == dropoutBefore + 2 * Self.microBatches,
-                    next.lr == schedule.lr(at: 1), !next.skipped && next.gradNorm.isFinite]
+                    next.lr == Self.schedule.lr(at: 1), !next.skipped && next.gradNorm.isFinite]
         }
         let names = ["skipped", "rank 1's norm not finite", "weights unchanged", "step counted", "skip counted", "no Adam step",
                      "batch consumed", "schedule held", "training continues"]

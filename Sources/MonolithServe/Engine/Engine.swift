@@ -145,11 +145,10 @@ public final class Engine: @unchecked Sendable {
         defer { prefixCache.take(slot: job.slot) }
         let cache = session.cache
         var source = job.slot, shared = 0
-        if options.prefixCache && !(job.options.echo && job.options.logprobs != nil) {
+        if options.prefixCache && !job.options.scoresPrompt {
             shared = PrefixCache.sharedPrefix(prefixCache.retained[job.slot], job.prompt)
             for other in running where !other.done {
-                let held = Array((other.prompt + other.generated).prefix(cache.lengths[other.slot]))
-                let n = PrefixCache.sharedPrefix(held, job.prompt)
+                let n = PrefixCache.sharedPrefix(other.tokens(inCache: cache), job.prompt)
                 if n > shared { shared = n; source = other.slot }
             }
         }
@@ -179,7 +178,7 @@ public final class Engine: @unchecked Sendable {
         var budget = session.promptChunk
         for job in work where !job.done && job.fed < job.prompt.count && budget > 0 {
             let end = min(job.fed + budget, job.prompt.count)
-            let scoring = job.options.echo && job.options.logprobs != nil
+            let scoring = job.options.scoresPrompt
             for position in job.fed..<end {
                 slots.append(job.slot); tokens.append(job.prompt[position])
                 if scoring && position + 1 < job.prompt.count {
@@ -225,17 +224,16 @@ public final class Engine: @unchecked Sendable {
         }
         job.lastToken = now
         let logprob = job.options.logprobs.map { tokenLogprob(id, logits, top: $0) }
+        metrics?.generatedTokens.increment()
         if !job.options.ignoreEOS, id == tokenizer.endOfText {
             // Reported and counted like any token (vLLM does the same) but adding no text: lm-eval's
             // echo scoring takes the last logprob entry for the generated token, whatever it is.
             job.continuation.yield(.token(id: id, text: "", logprob: logprob))
             job.endOfText = true
-            metrics?.generatedTokens.increment()
             finish(job, .stop)
             return
         }
         job.generated.append(id)
-        metrics?.generatedTokens.increment()
         let (delta, stopped) = job.text.advance(to: tokenizer.decode(job.generated))
         job.continuation.yield(.token(id: id, text: delta, logprob: logprob))
         if stopped { finish(job, .stop, flush: false); return }
@@ -256,9 +254,8 @@ public final class Engine: @unchecked Sendable {
         // The slot is free before the client hears the end, so what it sees next (a new request,
         // /metrics) finds it free.
         if release, job.slot >= 0 {
-            let held = session.cache.lengths[job.slot]
             if options.prefixCache && keepCache {
-                prefixCache.release(slot: job.slot, holding: Array((job.prompt + job.generated).prefix(held)))
+                prefixCache.release(slot: job.slot, holding: job.tokens(inCache: session.cache))
             } else {
                 session.cache.reset(slot: job.slot)
             }
@@ -289,6 +286,10 @@ final class Job: @unchecked Sendable {
     var endOfText = false
     let submittedAt = DispatchTime.now().uptimeNanoseconds
     var lastToken: UInt64? = nil
+
+    /// The tokens whose keys and values its slot of `cache` holds: the prompt, then every
+    /// generated token but the one still to be fed.
+    func tokens(inCache cache: KVCache) -> [Int32] { Array((prompt + generated).prefix(cache.lengths[slot])) }
 
     init(prompt: [Int32], options: SamplingOptions, sampler: Sampler, continuation: AsyncStream<SequenceEvent>.Continuation) {
         self.prompt = prompt; self.options = options; self.sampler = sampler; self.continuation = continuation

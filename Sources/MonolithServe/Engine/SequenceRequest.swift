@@ -21,6 +21,10 @@ public struct SamplingOptions: Sendable {
 
     public init() {}
 
+    /// Every prompt position's log-probability is reported (`echo` with `logprobs`), so the whole
+    /// prompt must run, none of it taken from the prefix cache.
+    var scoresPrompt: Bool { echo && logprobs != nil }
+
     /// The sampler these options describe, seeded with `seed`, or `fallbackSeed` when none was given.
     func sampler(fallbackSeed: UInt64) -> Sampler {
         Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed ?? fallbackSeed)
