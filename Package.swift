@@ -40,7 +40,10 @@ let package = Package(
     ],
     targets: [
         // Layer 1: compute kernels (BLAS loader, SIMD elementwise kernels, worker pool).
-        .target(name: "MonolithKernels", swiftSettings: fast),
+        .target(name: "MonolithKernels", dependencies: ["CBF16GEMM"], swiftSettings: fast),
+        // The AVX512-BF16 GEMM micro-kernel (C, for the `vdpbf16ps` intrinsic Swift cannot name);
+        // chosen at run time, so the same binary runs where the instruction is missing.
+        .target(name: "CBF16GEMM", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
         // Layer 2: the GPT-2 model (parameter layout, forward/backward, safetensors IO).
         .target(name: "MonolithModel", dependencies: ["MonolithKernels", "MonolithGGUF"], swiftSettings: fast),
         // Layer 3: training (optimizer step, schedule, clipping, benchmarks).

@@ -43,6 +43,8 @@ struct BenchTrain: ParsableCommand {
             help: "With full recompute: every k-th block.") var recomputeEvery = 1
     @Flag(name: [.customLong("sequence-parallel"), .customLong("parallel.sequence_parallel")],
           help: "Sequence parallelism in the LayerNorm/residual regions (tp > 1).") var sequenceParallel = false
+    @Option(help: "Matmul precision: fp32, bf16 or fp16 (MFU is then against the bf16 peak where bf16 runs natively).")
+    var precision: Precision = .fp32
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -75,7 +77,8 @@ struct BenchTrain: ParsableCommand {
             prefix = ""
         }
         let result = try TrainBenchmark.run(preset: preset, config: config, batch: batch, seqLen: seq, steps: steps,
-                                            peakGflops: peakGflops, parallel: runtime, microBatches: microBatches) { i, ms in
+                                            peakGflops: peakGflops, parallel: runtime, microBatches: microBatches,
+                                            precision: precision) { i, ms in
             if !json { FileHandle.standardError.write("\(prefix)step \(i): \(String(format: "%.1f", ms)) ms\n".data(using: .utf8)!) }
         }
         if json {
@@ -85,7 +88,7 @@ struct BenchTrain: ParsableCommand {
             print("""
                 \(prefix)dp \(result.dataParallel) ZeRO \(result.zeroStage): communication \(String(format: "%.1f%%", 100 * result.communicationFraction)) of the median step
                 \(prefix)tp \(result.tensorParallel) pp \(result.pipelineParallel) v \(result.virtualStages) m \(result.microBatches): pipeline wait \(String(format: "%.1f%%", 100 * result.pipelineWaitFraction)) of the median step (1F1B bubble in theory \(String(format: "%.1f%%", 100 * result.theoreticalBubble))); activations \(String(format: "%.2f", Double(result.activationBytes) / 1e6)) MB, recompute \(result.recompute); training state \(String(format: "%.2f", Double(result.stateBytes) / 1e6)) MB
-                \(prefix)preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.blas)
+                \(prefix)preset \(preset): \(result.parameters) parameters, B=\(batch) T=\(seq), \(result.threads) threads, \(result.precision) on \(result.gemm); \(result.cpu)
                 \(prefix)median \(String(format: "%.1f", result.msPerStep)) ms/step, \(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \
                 \(String(format: "%.1f", result.gflops)) GFLOP/s, MFU \(String(format: "%.1f%%", 100 * result.mfu)) \
                 (peak \(String(format: "%.0f", result.peakGflops)) GFLOP/s), peak RSS \(String(format: "%.2f", Double(result.peakRSSBytes) / 1073741824)) GiB
@@ -105,6 +108,8 @@ struct BenchGemm: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Threading: pool (Monolith splits single-threaded BLAS calls) or library (BLAS's own threads).")
     var threading = "pool"
+    @Option(help: "Operand precision: fp32, or bf16/fp16 operands with fp32 accumulation (bf16 on the backend chosen at start-up; MONOLITH_BF16_GEMM=avx512|emulated forces one).")
+    var precision: Precision = .fp32
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Shape: Codable { let name: String; let m, n, k: Int; let transA, transB: Bool; var gflops = 0.0 }
@@ -141,7 +146,7 @@ struct BenchGemm: ParsableCommand {
                     blas.sgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.base, lda: lda,
                                b: b.base, ldb: ldb, beta: 0, c: out.base, ldc: s.n)
                 } else {
-                    gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.base, lda: lda,
+                    gemm(precision: precision, transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.base, lda: lda,
                          b: b.base, ldb: ldb, beta: 0, c: out.base, ldc: s.n, pool: pool)
                 }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
@@ -149,12 +154,16 @@ struct BenchGemm: ParsableCommand {
             let median = times.dropFirst().sorted()[reps / 2]
             shapes[i].gflops = 2 * Double(s.m * s.n * s.k) / median / 1e9
         }
+        let backend = precision == .fp32 ? blas.description
+            : precision == .bf16 ? BF16Gemm.backend.rawValue : BF16Gemm.Backend.emulated.rawValue
         if json {
-            struct Out: Codable { let blas: String; let threads: Int; let threading: String; let shapes: [Shape] }
+            struct Out: Codable { let blas: String; let precision: Precision; let backend: String; let cpu: String; let threads: Int
+                                  let threading: String; let shapes: [Shape] }
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-            print(String(data: try enc.encode(Out(blas: blas.description, threads: pool.threadCount, threading: threading, shapes: shapes)), encoding: .utf8)!)
+            print(String(data: try enc.encode(Out(blas: blas.description, precision: precision, backend: backend, cpu: CPUFeatures.host.summary,
+                                                  threads: pool.threadCount, threading: threading, shapes: shapes)), encoding: .utf8)!)
         } else {
-            print("\(blas.description), \(pool.threadCount) threads, threading=\(threading)")
+            print("\(precision.rawValue) on \(backend), \(pool.threadCount) threads, threading=\(threading); \(CPUFeatures.host.summary)")
             for s in shapes {
                 print(String(format: "%-12@ %6d x %6d x %6d  %@%@  %7.1f GFLOP/s", s.name as NSString, s.m, s.n, s.k,
                              s.transA ? "T" : "N", s.transB ? "T" : "N", s.gflops))
@@ -165,14 +174,23 @@ struct BenchGemm: ParsableCommand {
 
 struct BenchPeak: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peak", abstract: "Measure the fp32 FMA peak (the MFU denominator) on the pool's threads.")
+        commandName: "peak", abstract: "Measure the fp32 FMA and bf16 dot-product peaks (the MFU denominators) on the pool's threads.")
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         configureThreads(threads)
         let g = PeakFlops.measure()
-        if json { print("{\"peak_gflops\":\(g),\"threads\":\(WorkerPool.shared.threadCount)}") }
-        else { print(String(format: "fp32 FMA peak: %.1f GFLOP/s on %d threads", g, WorkerPool.shared.threadCount)) }
+        let bf16 = BF16Gemm.isSupported ? PeakFlops.measureBF16() : nil
+        let cpu = CPUFeatures.host.summary
+        if json {
+            print("{\"peak_gflops\":\(g),\"bf16_peak_gflops\":\(bf16.map { "\($0)" } ?? "null"),\"threads\":\(WorkerPool.shared.threadCount),\"cpu\":\(JSONString.quoted(cpu))}")
+        } else {
+            print(String(format: "fp32 FMA peak: %.1f GFLOP/s on %d threads (%@)", g, WorkerPool.shared.threadCount, cpu))
+            if let bf16 { print(String(format: "bf16 vdpbf16ps peak: %.1f GFLOP/s (%.2fx fp32)", bf16, bf16 / g)) }
+            else { print("bf16: no AVX512-BF16 on this CPU; bf16 training computes on the fp32 units") }
+        }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

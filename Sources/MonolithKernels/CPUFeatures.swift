@@ -29,6 +29,15 @@ public struct CPUFeatures: Sendable {
         return CPUFeatures(flags: flags, modelName: model)
     }()
 
+    /// The CPU and the features that decide its bf16 speed, for benchmark reports: figures differ
+    /// between machines of one kind (Zen 4 with AVX512-BF16, Xeons with or without AMX).
+    public var summary: String {
+        let bf16 = flags.contains("avx512_bf16") ? "avx512_bf16" : "no avx512_bf16"
+        let amx = flags.contains("amx_bf16") ? ", amx_bf16" : ""
+        let width = flags.contains("avx512f") ? "avx512" : flags.contains("avx2") ? "avx2" : "sse"
+        return "\(modelName) (\(width), \(bf16)\(amx))"
+    }
+
     /// The OpenBLAS `OPENBLAS_CORETYPE` whose kernels fit this CPU best, or nil to let it detect.
     public var openBLASCoreType: String? {
         if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }

@@ -5,11 +5,12 @@
 /// (row-parallel) divided by the group size.
 public enum Linear {
     /// `output[rows, out] = input[rows, in] · weight + bias`; with `accumulate`, adds onto `output`.
+    /// With a reduced `precision` both operands are rounded to it and products accumulate in fp32.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                rows: Int, inFeatures k: Int, outFeatures n: Int,
-                               accumulate: Bool = false, pool: WorkerPool = .shared) {
-        if rows <= 4 {
+                               accumulate: Bool = false, precision: Precision = .fp32, pool: WorkerPool = .shared) {
+        if rows <= 4 && !precision.isReduced {
             // Decoding: stream the weights once instead of letting BLAS pack them.
             if let bias, !accumulate { Residual.copyAddingBias(output: output, input: nil, bias: bias, rows: rows, cols: n, pool: .serial) }
             Gemv.rowsTimesMatrix(y: output, x: input, w: weight, rows: rows, k: k, n: n, ldw: n,
@@ -24,7 +25,7 @@ public enum Linear {
             Residual.copyAddingBias(output: output, input: nil, bias: bias, rows: rows, cols: n, pool: pool)
             beta = 1
         }
-        gemm(m: rows, n: n, k: k, a: input, lda: k, b: weight, ldb: n, beta: beta, c: output, ldc: n, pool: pool)
+        gemm(precision: precision, m: rows, n: n, k: k, a: input, lda: k, b: weight, ldb: n, beta: beta, c: output, ldc: n, pool: pool)
         if let bias, accumulate {
             // Rare path (bias on an accumulated output): add it after the product.
             pool.parallelFor(rows) { r in
@@ -39,12 +40,12 @@ public enum Linear {
                                 dbias: UnsafeMutablePointer<Float>?, doutput: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 rows: Int, inFeatures k: Int, outFeatures n: Int,
-                                accumulateInput: Bool = false, pool: WorkerPool = .shared) {
-        gemm(transA: true, m: k, n: n, k: rows, a: input, lda: k, b: doutput, ldb: n,
+                                accumulateInput: Bool = false, precision: Precision = .fp32, pool: WorkerPool = .shared) {
+        gemm(precision: precision, transA: true, m: k, n: n, k: rows, a: input, lda: k, b: doutput, ldb: n,
              beta: 1, c: dweight, ldc: n, pool: pool)
         if let dbias { Residual.accumulateColumnSums(dbias, doutput, rows: rows, cols: n, pool: pool) }
         if let dinput {
-            gemm(transB: true, m: rows, n: k, k: n, a: doutput, lda: n, b: weight, ldb: n,
+            gemm(precision: precision, transB: true, m: rows, n: k, k: n, a: doutput, lda: n, b: weight, ldb: n,
                  beta: accumulateInput ? 1 : 0, c: dinput, ldc: k, pool: pool)
         }
     }

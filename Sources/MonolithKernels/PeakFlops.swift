@@ -1,3 +1,4 @@
+import CBF16GEMM
 import Foundation
 
 /// Measures this machine's fp32 FMA peak, the denominator of MFU.
@@ -17,6 +18,33 @@ public enum PeakFlops {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let flops = Double(pool.threadCount) * Double(iterations) * 12 * 16 * 2
             best = max(best, flops / seconds / 1e9)
+        }
+        return best
+    }
+
+    /// The peak a training run of `precision` is measured against: the AVX512-BF16 `vdpbf16ps`
+    /// rate when bf16 products run on it (``BF16Gemm``), else the fp32 FMA peak (bf16 emulated
+    /// on fp32 units, and fp16, which no CPU here computes natively).
+    public static func measure(precision: Precision, pool: WorkerPool = .shared, iterations: Int = 2_000_000,
+                               trials: Int = 3) -> Double {
+        guard precision == .bf16 && BF16Gemm.backend == .avx512bf16 else {
+            return measure(pool: pool, iterations: iterations, trials: trials)
+        }
+        return measureBF16(pool: pool, iterations: iterations, trials: trials)
+    }
+
+    /// Achieved bf16 GFLOP/s of `vdpbf16ps` over all pool threads, best of `trials` (needs
+    /// ``BF16Gemm/isSupported``).
+    public static func measureBF16(pool: WorkerPool = .shared, iterations: Int = 2_000_000, trials: Int = 3) -> Double {
+        precondition(BF16Gemm.isSupported, "this CPU has no AVX512-BF16")
+        var best = 0.0
+        for _ in 0..<trials {
+            let sink = UnsafeMutablePointer<Float>.allocate(capacity: pool.threadCount)
+            defer { sink.deallocate() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            pool.run { t in sink[t] = monolith_bf16_peak_chains(iterations, Float(t + 1)) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = max(best, Double(pool.threadCount) * Double(iterations) * 12 * 64 / seconds / 1e9)
         }
         return best
     }

@@ -41,6 +41,8 @@ public struct TrainBenchmarkResult: Codable, Sendable {
     public var activationBytes = 0
     /// This rank's parameters, gradients, both Adam moments and backward temporaries, in bytes.
     public var stateBytes = 0
+    /// Matmul precision, how its products ran, and the CPU (figures differ between machines).
+    public var precision = "fp32", gemm = "", cpu = ""
 
     enum CodingKeys: String, CodingKey {
         case msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_second", gflops, mfu
@@ -49,7 +51,7 @@ public struct TrainBenchmarkResult: Codable, Sendable {
         case dataParallel = "dp", zeroStage = "zero", communicationFraction = "communication_fraction"
         case tensorParallel = "tp", pipelineParallel = "pp", virtualStages = "virtual_stages", microBatches = "micro_batches"
         case pipelineWaitFraction = "pipeline_wait_fraction", theoreticalBubble = "theoretical_bubble", recompute
-        case activationBytes = "activation_bytes", stateBytes = "state_bytes"
+        case activationBytes = "activation_bytes", stateBytes = "state_bytes", precision, gemm, cpu
     }
 }
 
@@ -70,12 +72,12 @@ public enum TrainBenchmark {
     /// or the pipeline's send/receive waits.
     public static func run(preset: String, config: GPTConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 1,
                            peakGflops: Double? = nil, parallel: ParallelRuntime? = nil, microBatches: Int = 1,
-                           progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
+                           precision: Precision = .fp32, progress: ((Int, Double) -> Void)? = nil) throws -> TrainBenchmarkResult {
         try validate(config: config, batch: batch, seqLen: seqLen, steps: steps, microBatches: microBatches)
         let parallel = try parallel ?? ParallelRuntime.single(model: config, microBatch: batch, seqLen: seqLen)
         let trainer = try Trainer(config: config, microBatch: (batch, seqLen), optimizer: AdamWConfig(),
                                   schedule: LRSchedule(lr: 6e-4, minLR: 6e-5, warmupSteps: 0, decaySteps: 1000),
-                                  gradClip: 1.0, parallel: parallel)
+                                  gradClip: 1.0, parallel: parallel, precision: precision)
         trainer.initializeWeights(seed: 1337)
         let mp = parallel.modelParallel, dp = parallel.dataParallel.size
         let tp = mp.layout.tensorParallel, pp = mp.layout.stages
@@ -100,7 +102,7 @@ public enum TrainBenchmark {
         let tokens = Double(dp * microBatches * batch * seqLen)
         let gflops = flopsPerToken(config: config, seqLen: seqLen) * tokens / (median / 1000) / 1e9
         let pool = trainer.pool, threads = pool.threadCount
-        let peak = peakGflops ?? PeakFlops.measure(pool: pool)
+        let peak = peakGflops ?? PeakFlops.measure(precision: precision, pool: pool)
         var result = TrainBenchmarkResult(msPerStep: median, tokensPerSecond: tokens / (median / 1000), gflops: gflops,
                                           mfu: gflops / (peak * Double(ranks)), peakRSSBytes: peakRSS(), stepTimesMs: times,
                                           peakGflops: peak, preset: preset, batch: batch, seqLen: seqLen, threads: threads,
@@ -115,6 +117,10 @@ public enum TrainBenchmark {
         result.activationBytes = trainer.peakActivationBytes
         result.stateBytes = trainer.stateBytes
         result.microBatches = microBatches
+        result.precision = precision.rawValue
+        result.gemm = precision == .fp32 ? Blas.shared.description
+            : precision == .bf16 ? BF16Gemm.backend.rawValue : BF16Gemm.Backend.emulated.rawValue
+        result.cpu = CPUFeatures.host.summary
         return result
     }
 

@@ -34,6 +34,9 @@ extension Trainer {
         shard.dropoutSeed = dropoutSeed
         let dropoutBase = dropoutStep + localRange.lowerBound
         let scale = 1 / Float(microBatches.count)
+        // fp16: the loss gradient is multiplied by the loss scale, the gradients divided by it below.
+        let lossScale = lossScaler?.scale ?? 1
+        let backwardScale = scale * lossScale
         let clock = CommunicationClock()
         let grads = shard.gradients, params = shard.parameters
         shard.zeroGradients()
@@ -41,7 +44,7 @@ extension Trainer {
         var lossSum: Float = 0
         if gradientShard != nil && layout.stages == 1 {
             for (k, mb) in local.enumerated() {
-                lossSum += try runStage([mb], scale: scale, mp: mp, dropoutBase: dropoutBase + k)
+                lossSum += try runStage([mb], scale: backwardScale, mp: mp, dropoutBase: dropoutBase + k)
                 if mp.sequenceParallel { try clock.time { try sumReplicatedGradients(grads, mp: mp) } }
                 try reduceScatterMicroBatch(dp, gradients: grads, clock: clock)
             }
@@ -58,7 +61,7 @@ extension Trainer {
                     do { try buckets.gradientsReady(from: offset, in: all) } catch { overlapError = error }
                 }
             }
-            lossSum = try runStage(local, scale: scale, mp: mp, dropoutBase: dropoutBase, gradientsReady: ready)
+            lossSum = try runStage(local, scale: backwardScale, mp: mp, dropoutBase: dropoutBase, gradientsReady: ready)
             if let overlapError { throw overlapError }
             if let buckets { try clock.time { try buckets.wait(all) } }
             if mp.sequenceParallel { try clock.time { try sumReplicatedGradients(grads, mp: mp) } }
@@ -90,6 +93,7 @@ extension Trainer {
            let r = layout.canonicalRanges.first(where: { $0.upperBound > owned.lowerBound && $0.lowerBound < owned.upperBound }) {
             g[max(r.lowerBound, owned.lowerBound) - owned.lowerBound] = .nan
         }
+        if lossScale != 1 { Reduction.scale(g, count: owned.count, by: 1 / lossScale, pool: pool) }
         var squares = 0.0
         for r in layout.canonicalRanges {
             let lo = max(r.lowerBound, owned.lowerBound), hi = min(r.upperBound, owned.upperBound)
@@ -107,7 +111,8 @@ extension Trainer {
         if dp.zeroStage == 0 && dp.group.size > 1 {
             finite = try clock.time { try dp.group.allReduce(Float(finite ? 0 : 1), op: .max) } == 0
         }
-        if !finite && !skipNonFinite {
+        lossScaler?.update(overflow: !finite)
+        if !finite && !skipNonFinite && lossScaler == nil {
             throw NonFiniteGradientError(step: step, rank: "data-parallel rank \(dp.rank), stage \(layout.stage), tensor rank \(layout.tensorRank)",
                                          norm: norm, tensor: NonFiniteGradientError.firstNonFinite(g, owned: owned, layout: layout))
         }

@@ -63,6 +63,11 @@ public final class Trainer {
     public var skipNonFinite = false
     /// Steps skipped so far (saved in checkpoints: the schedule's position is `step - skippedSteps`).
     public var skippedSteps = 0
+    /// The operand format of the model's matmuls; master weights, gradients and moments stay fp32.
+    public let precision: Precision
+    /// fp16's dynamic loss scaling (nil in fp32 and bf16). An overflowed step is always skipped,
+    /// whatever ``skipNonFinite`` says, and halves the scale.
+    public var lossScaler: LossScaler?
     /// Fault injection for tests: at this value of ``step`` one of this rank's gradients becomes
     /// NaN before the norm (`MONOLITH_FAULT_NAN=RANK:STEP` sets it in `monolith train`).
     public var faultNaNAtStep: Int? = nil
@@ -86,7 +91,8 @@ public final class Trainer {
     /// `microBatch`. The shard starts at zero: call `shard.initializeWeights(seed:)`,
     /// `shard.load(fullParameters:)` or ``restore(from:step:)``.
     public init(config: GPTConfig, microBatch: (batch: Int, seqLen: Int), optimizer: AdamWConfig, schedule: LRSchedule,
-                gradClip: Float, parallel: ParallelRuntime, pool: WorkerPool = .shared, gradientBucketBytes: Int = 25 << 20) throws {
+                gradClip: Float, parallel: ParallelRuntime, precision: Precision = .fp32, lossScaler: LossScaler = LossScaler(),
+                pool: WorkerPool = .shared, gradientBucketBytes: Int = 25 << 20) throws {
         try schedule.validate()
         if !(gradClip >= 0) { throw ConfigError(field: "optimizer.grad_clip", "must be ≥ 0, got \(gradClip)") }
         let mp = parallel.modelParallel, dp = parallel.dataParallel
@@ -95,8 +101,11 @@ public final class Trainer {
         self.parallel = parallel
         self.schedule = schedule
         self.gradClip = gradClip
+        self.precision = precision
+        self.lossScaler = precision == .fp16 ? lossScaler : nil
         shard = ModelShard(layout: mp.layout, tensor: mp.tensor, batch: microBatch.batch, seqLen: microBatch.seqLen,
-                           recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dp.bufferCount, pool: pool)
+                           recompute: mp.recompute, sequenceParallel: mp.sequenceParallel, bufferCount: dp.bufferCount,
+                           precision: precision, pool: pool)
         self.optimizer = try AdamW(config: optimizer, count: mp.layout.count, decayRuns: mp.layout.decayRuns,
                                    shard: dp.optimizerShard, slotSize: dp.optimizerShard == nil ? 0 : dp.shards.shardSize, pool: pool)
         buckets = dp.zeroStage == 0 && dp.size > 1

@@ -98,7 +98,8 @@ public final class TrainingJob {
         trainer = try Trainer(config: gptConfig, microBatch: (config.training.microBatch, config.model.contextLength),
                               optimizer: config.optimizer.adamW,
                               schedule: config.schedule.lrSchedule(lr: config.optimizer.lr, maxSteps: config.training.maxSteps),
-                              gradClip: config.optimizer.gradClip, parallel: runtime)
+                              gradClip: config.optimizer.gradClip, parallel: runtime, precision: config.training.precision,
+                              lossScaler: LossScaler(initial: config.training.initialLossScale, window: config.training.lossScaleWindow))
         trainer.dropoutSeed = config.training.seed
         trainer.skipNonFinite = config.training.skipNonfinite
         if let fault = ProcessInfo.processInfo.environment["MONOLITH_FAULT_NAN"] {
@@ -137,6 +138,8 @@ public final class TrainingJob {
             trainer.step = state.step
             trainer.dropoutStep = state.dropoutStep
             trainer.skippedSteps = state.skippedSteps
+            // fp16 continues from the saved scale; a checkpoint from another precision starts afresh.
+            if trainer.lossScaler != nil, let saved = state.lossScaler { trainer.lossScaler = saved }
             log("resumed from \(store.path(step: step)) at step \(state.step)")
         }
     }
@@ -266,7 +269,7 @@ public final class TrainingJob {
         let seq = cfg.model.contextLength
         let mc = modelConfig, pool = trainer.pool
         let flopsPerToken = TrainBenchmark.flopsPerToken(config: mc, seqLen: seq)
-        let peak = PeakFlops.measure(pool: pool, iterations: 500_000, trials: 2)
+        let peak = PeakFlops.measure(precision: cfg.training.precision, pool: pool, iterations: 500_000, trials: 2)
         log("data: \(data.summary)")
         log("model: \(ParameterLayout(config: mc).count) parameters (\(mc.nLayer) layers, \(mc.nHead) heads, \(mc.nEmbd) wide, context \(seq)); \(pool.threadCount) threads; \(Blas.shared.description)")
         let valBatches = try data.validationBatches(batch: cfg.training.microBatch, seqLen: seq, limit: cfg.training.evalBatches)
@@ -286,7 +289,10 @@ public final class TrainingJob {
             state.data = data.state
             state.dropoutStep = trainer.dropoutStep
             state.skippedSteps = trainer.skippedSteps
-            if stats.skipped {
+            state.lossScaler = trainer.lossScaler
+            if stats.skipped, let scaler = trainer.lossScaler {
+                log("step \(state.step): fp16 gradient overflow, step skipped (\(state.skippedSteps) so far); loss scale now \(scaler.scale)")
+            } else if stats.skipped {
                 log("step \(state.step): gradient norm \(stats.gradNorm), step skipped (\(state.skippedSteps) so far; training.skip_nonfinite)")
                 let limit = cfg.training.maxSkippedSteps
                 if limit > 0 && state.skippedSteps >= limit {
@@ -308,10 +314,14 @@ public final class TrainingJob {
                            Double(trainer.stateBytes) / 1e6))
             }
             progress.step(state.step, loss: stats.loss, lr: stats.lr, tokensPerSecond: tps, mfu: mfu, eta: eta, gradNorm: stats.gradNorm)
-            metrics?.write(["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr), "grad_norm": Double(stats.gradNorm),
-                           "tokens_per_second": tps, "mfu": mfu, "batch": gb, "tokens": state.tokens, "skipped_steps": state.skippedSteps])
+            var record: [String: Any] = ["step": state.step, "loss": Double(stats.loss), "lr": Double(stats.lr),
+                                         "grad_norm": Double(stats.gradNorm), "tokens_per_second": tps, "mfu": mfu, "batch": gb,
+                                         "tokens": state.tokens, "skipped_steps": state.skippedSteps]
+            if let scaler = trainer.lossScaler { record["loss_scale"] = Double(scaler.scale) }
+            metrics?.write(record)
             try tb?.scalars([("train/loss", stats.loss), ("train/lr", stats.lr), ("train/grad_norm", stats.gradNorm),
-                             ("train/tokens_per_second", Float(tps)), ("train/skipped_steps", Float(state.skippedSteps))], step: state.step)
+                             ("train/tokens_per_second", Float(tps)), ("train/skipped_steps", Float(state.skippedSteps))]
+                             + (trainer.lossScaler.map { [("train/loss_scale", $0.scale)] } ?? []), step: state.step)
             let last = state.step == cfg.training.maxSteps
             let evaluating = (cfg.training.evalInterval > 0 && state.step % cfg.training.evalInterval == 0) || last
             let sampling = cfg.training.sampleInterval > 0 && state.step % cfg.training.sampleInterval == 0 && !last

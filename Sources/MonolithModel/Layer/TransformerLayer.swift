@@ -43,9 +43,13 @@ public struct TransformerLayer {
     public let group: any Communicator
     /// Whether the norm/residual regions hold only this rank's rows.
     public let sequenceParallel: Bool
+    /// The operand format of every matmul (``Precision``). With bf16/fp16 the matmul outputs that
+    /// feed other kernels (`qkv`, `fch`) are rounded to it as autocast's outputs are; norms,
+    /// softmax and the residual stream stay fp32.
+    public let precision: Precision
 
     /// A layer of `config`'s shape on `group`.
-    public init(config: GPTConfig, group: any Communicator, sequenceParallel: Bool = false) {
+    public init(config: GPTConfig, group: any Communicator, sequenceParallel: Bool = false, precision: Precision = .fp32) {
         precondition(config.nHead % group.size == 0 && config.kvHeads % group.size == 0,
                      "tp \(group.size) does not divide \(config.nHead) heads and \(config.kvHeads) key/value heads")
         channels = config.nEmbd; heads = config.nHead; kvHeads = config.kvHeads; eps = config.layerNormEpsilon
@@ -53,6 +57,7 @@ public struct TransformerLayer {
         rope = llama ? RotaryEmbedding(headDim: config.headDim, positions: config.contextLength, theta: config.ropeTheta) : nil
         self.group = group
         self.sequenceParallel = sequenceParallel && group.size > 1
+        self.precision = precision
     }
 
     var tp: Int { group.size }
@@ -80,14 +85,18 @@ public struct TransformerLayer {
         let n = a.tokens, c = channels, lw = width
         try layerNormIntoTensorRegion(output: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, input: input, weight: w.ln1w, bias: w.ln1b,
                                       a: a, pool: pool)
-        Linear.forward(output: a.qkv, input: a.ln1, weight: w.qkvw, bias: w.qkvb, rows: n, inFeatures: c, outFeatures: qkvWidth, pool: pool)
+        Linear.forward(output: a.qkv, input: a.ln1, weight: w.qkvw, bias: w.qkvb, rows: n, inFeatures: c, outFeatures: qkvWidth,
+                       precision: precision, pool: pool)
+        precision.round(a.qkv, count: n * qkvWidth, pool: pool)
         rope?.apply(a.qkv, rows: n, seqLen: a.seqLen, queryHeads: localHeads, keyHeads: localKVHeads, pool: pool)
         attentionCore(a, temps: temps, dropout: dropout.attention, pool: pool)
         try rowParallel(output: a.res1, residual: input, x: a.atty, weight: w.attnProjW, bias: w.attnProjB, inFeatures: lw,
                         dropout: dropout.attnResidual, a: a, temps: temps, pool: pool)
         try layerNormIntoTensorRegion(output: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, input: a.res1, weight: w.ln2w, bias: w.ln2b,
                                       a: a, pool: pool)
-        Linear.forward(output: a.fch, input: a.ln2, weight: w.fcW, bias: nil, rows: n, inFeatures: c, outFeatures: fcWidth, pool: pool)
+        Linear.forward(output: a.fch, input: a.ln2, weight: w.fcW, bias: nil, rows: n, inFeatures: c, outFeatures: fcWidth,
+                       precision: precision, pool: pool)
+        precision.round(a.fch, count: n * fcWidth, pool: pool)
         activation(output: a.fchGelu, input: a.fch, bias: w.fcB, rows: n, pool: pool)
         try rowParallel(output: a.res2, residual: a.res1, x: a.fchGelu, weight: w.fcProjW, bias: w.fcProjB, inFeatures: localHidden,
                         dropout: dropout.mlpResidual, a: a, temps: temps, pool: pool)
@@ -160,19 +169,19 @@ public struct TransformerLayer {
                      a: LayerActivations, temps: LayerTemporaries, pool: WorkerPool) throws(CommError) {
         let n = a.tokens, c = channels, rows = a.sequenceParallel ? n / tp : n
         if alone {
-            Self.residualBranch(output: output, residual: residual, x: x, weight: weight, bias: bias, rows: n, inFeatures: inFeatures,
+            residualBranch(output: output, residual: residual, x: x, weight: weight, bias: bias, rows: n, inFeatures: inFeatures,
                                 outFeatures: c, dropout: dropout, branch: temps.full, pool: pool)
             return
         }
         if a.sequenceParallel {
             Linear.forward(output: temps.full, input: x, weight: weight, bias: nil, rows: n, inFeatures: inFeatures,
-                           outFeatures: c, pool: pool)
+                           outFeatures: c, precision: precision, pool: pool)
             try ReduceScatterToSequenceParallelRegion.forward(UnsafeBufferPointer(start: temps.full, count: n * c),
                                                               into: UnsafeMutableBufferPointer(start: output, count: rows * c),
                                                               group: group)
         } else {
             Linear.forward(output: output, input: x, weight: weight, bias: nil, rows: n, inFeatures: inFeatures,
-                           outFeatures: c, pool: pool)
+                           outFeatures: c, precision: precision, pool: pool)
             try ReduceFromTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: output, count: n * c), group: group)
         }
         if let bias { Residual.copyAddingBias(output: output, input: output, bias: bias, rows: rows, cols: c, pool: pool) }
@@ -182,20 +191,20 @@ public struct TransformerLayer {
 
     /// `output = residual + dropout(x · W + b)` for a whole (unsplit) product. Without dropout the
     /// residual and bias pre-fill the output and the GEMM accumulates onto it.
-    static func residualBranch(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
+    func residualBranch(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                rows: Int, inFeatures: Int, outFeatures: Int, dropout: Dropout,
                                branch: UnsafeMutablePointer<Float>, pool: WorkerPool) {
         if dropout.isActive {
             Linear.forward(output: branch, input: x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures,
-                           outFeatures: outFeatures, pool: pool)
+                           outFeatures: outFeatures, precision: precision, pool: pool)
             dropout.apply(branch, count: rows * outFeatures, pool: pool)
             Residual.add(output: output, residual, branch, count: rows * outFeatures, pool: pool)
         } else {
             if let bias { Residual.copyAddingBias(output: output, input: residual, bias: bias, rows: rows, cols: outFeatures, pool: pool) }
             else if UnsafePointer(output) != residual { output.update(from: residual, count: rows * outFeatures) }
             Linear.forward(output: output, input: x, weight: weight, bias: nil, rows: rows, inFeatures: inFeatures,
-                           outFeatures: outFeatures, accumulate: true, pool: pool)
+                           outFeatures: outFeatures, accumulate: true, precision: precision, pool: pool)
         }
     }
 
@@ -215,24 +224,24 @@ public struct TransformerLayer {
         // summed (CopyTo's backward) or reduce-scattered to the rows (Gather's).
         let dout = try rowParallelBackward(dresidual, bias: g.fcProjB, dropout: dropout.mlpResidual, a: a, temps: t, pool: pool)
         Linear.backward(dinput: llama ? t.dact : t.dfch, dweight: g.fcProjW, dbias: nil, doutput: dout, input: a.fchGelu,
-                        weight: w.fcProjW, rows: n, inFeatures: localHidden, outFeatures: c, pool: pool)
+                        weight: w.fcProjW, rows: n, inFeatures: localHidden, outFeatures: c, precision: precision, pool: pool)
         if llama { SwiGLU.backward(dinput: t.dfch, doutput: t.dact, input: a.fch, rows: n, hidden: localHidden, pool: pool) }
         else { GELU.backward(dinput: t.dfch, doutput: t.dfch, input: a.fch, count: n * localHidden, pool: pool) }
         Linear.backward(dinput: t.dln, dweight: g.fcW, dbias: g.fcB, doutput: t.dfch, input: a.ln2, weight: w.fcW,
-                        rows: n, inFeatures: c, outFeatures: fcWidth, pool: pool)
+                        rows: n, inFeatures: c, outFeatures: fcWidth, precision: precision, pool: pool)
         try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln2w, dbias: g.ln2b, input: a.res1, weight: w.ln2w,
                                               mean: a.ln2Mean, rstd: a.ln2Rstd, a: a, temps: t, pool: pool)
         // Attention.
         let dout2 = try rowParallelBackward(dresidual, bias: g.attnProjB, dropout: dropout.attnResidual, a: a, temps: t, pool: pool)
         Linear.backward(dinput: t.datty, dweight: g.attnProjW, dbias: nil, doutput: dout2, input: a.atty,
-                        weight: w.attnProjW, rows: n, inFeatures: lw, outFeatures: c, pool: pool)
+                        weight: w.attnProjW, rows: n, inFeatures: lw, outFeatures: c, precision: precision, pool: pool)
         Attention.backward(dqkv: t.dqkv, doutput: t.datty, qkv: a.qkv, probs: a.probs, batch: a.batch, seqLen: a.seqLen,
                            heads: localHeads, headDim: headDim, kvHeads: localKVHeads, dropout: dropout.attention,
                            maskHeads: (group.rank * localHeads, heads), scratch: t.attnScratch, pool: pool)
         // The rotation's backward is the rotation by the negative angle.
         rope?.apply(t.dqkv, rows: n, seqLen: a.seqLen, queryHeads: localHeads, keyHeads: localKVHeads, inverse: true, pool: pool)
         Linear.backward(dinput: t.dln, dweight: g.qkvw, dbias: g.qkvb, doutput: t.dqkv, input: a.ln1, weight: w.qkvw,
-                        rows: n, inFeatures: c, outFeatures: qkvWidth, pool: pool)
+                        rows: n, inFeatures: c, outFeatures: qkvWidth, precision: precision, pool: pool)
         try layerNormBackwardFromTensorRegion(dresidual: dresidual, dweight: g.ln1w, dbias: g.ln1b, input: input, weight: w.ln1w,
                                               mean: a.ln1Mean, rstd: a.ln1Rstd, a: a, temps: t, pool: pool)
     }

@@ -76,7 +76,7 @@ final class HeadActivations {
         } else {
             CopyToTensorParallelRegion.forward(UnsafeMutableBufferPointer(start: lnf, count: n * c), group: s.tensor)
         }
-        gemm(transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.lmHead!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
+        gemm(precision: s.layer.precision, transB: true, m: n, n: vs, k: c, a: lnf, lda: c, b: p + L.lmHead!, ldb: c, beta: 0, c: logits, ldc: vs, pool: s.pool)
         let (sum, count) = try targets.withUnsafeBufferPointer { (tg) throws(CommError) in
             try VocabParallelCrossEntropy.forward(losses: losses, logSumExp: lse, logits: logits, targets: tg.baseAddress!,
                                                   rows: n, shard: L.vocab, stride: vs, group: s.tensor, pool: s.pool)
@@ -93,8 +93,8 @@ final class HeadActivations {
             VocabParallelCrossEntropy.backward(logits: logits, logSumExp: lse, targets: $0.baseAddress!, rows: n,
                                                shard: L.vocab, stride: vs, scale: scale, pool: s.pool)
         }
-        gemm(transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.lmHead!, ldc: c, pool: s.pool)
-        gemm(m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.lmHead!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
+        gemm(precision: s.layer.precision, transA: true, m: vs, n: c, k: n, a: logits, lda: vs, b: lnf, ldb: c, beta: 1, c: g + L.lmHead!, ldc: c, pool: s.pool)
+        gemm(precision: s.layer.precision, m: n, n: c, k: vs, a: logits, lda: vs, b: p + L.lmHead!, ldb: c, beta: 0, c: dln, ldc: c, pool: s.pool)
         var drows = UnsafePointer(dln)
         if s.sequenceParallel {
             try GatherFromSequenceParallelRegion.backward(UnsafeBufferPointer(start: dln, count: n * c),

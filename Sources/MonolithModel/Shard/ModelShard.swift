@@ -46,7 +46,7 @@ public final class ModelShard {
 
     /// A zeroed shard; `bufferCount` pads the flat buffers (ZeRO's equal slots).
     public init(layout: ShardLayout, tensor: any Communicator, batch: Int, seqLen: Int, recompute: ActivationRecompute = .none,
-                sequenceParallel: Bool = false, bufferCount: Int = 0, pool: WorkerPool = .shared) {
+                sequenceParallel: Bool = false, bufferCount: Int = 0, precision: Precision = .fp32, pool: WorkerPool = .shared) {
         precondition(tensor.size == layout.tensorParallel && tensor.rank == layout.tensorRank,
                      "tensor group \(tensor.name) does not match the layout's tensor rank")
         precondition(!sequenceParallel || (batch * seqLen) % tensor.size == 0, "sequence parallelism needs B·T divisible by tp")
@@ -57,7 +57,7 @@ public final class ModelShard {
         parameters = FloatBuffer(count: max(bufferCount, layout.count))
         gradients = FloatBuffer(count: max(bufferCount, layout.count))
         let c = layout.config
-        layer = TransformerLayer(config: c, group: tensor, sequenceParallel: sequenceParallel)
+        layer = TransformerLayer(config: c, group: tensor, sequenceParallel: sequenceParallel, precision: precision)
         temps = LayerTemporaries(config: c, batch: batch, seqLen: seqLen, tensorParallel: layout.tensorParallel,
                                  probabilityScratch: !recompute.keepsProbabilities, pool: pool)
         let anyFull = layout.chunkLayers.joined().contains { recompute.recomputesBlock($0) }
@@ -67,9 +67,10 @@ public final class ModelShard {
 
     /// The whole model on one rank (tp = pp = 1): what a single process trains.
     public static func whole(config: GPTConfig, batch: Int, seqLen: Int, recompute: ActivationRecompute = .none,
-                             pool: WorkerPool = .shared) -> ModelShard {
+                             precision: Precision = .fp32, pool: WorkerPool = .shared) -> ModelShard {
         ModelShard(layout: ShardLayout(config: config, tensorParallel: 1, tensorRank: 0, stages: 1, stage: 0),
-                   tensor: SingleRankCommunicator(name: "tp group"), batch: batch, seqLen: seqLen, recompute: recompute, pool: pool)
+                   tensor: SingleRankCommunicator(name: "tp group"), batch: batch, seqLen: seqLen, recompute: recompute,
+                   precision: precision, pool: pool)
     }
 
     /// Block `l`'s local weights and gradients.

@@ -18,15 +18,18 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var tokens = 0
     /// Steps skipped for a non-finite gradient norm (`training.skip_nonfinite`).
     public var skippedSteps = 0
+    /// fp16's loss scale and its clean-step counter (absent in fp32 and bf16 runs).
+    public var lossScaler: LossScaler?
 
     enum CodingKeys: String, CodingKey {
         case version, step, optimizerSteps = "optimizer_steps", data, dropoutStep = "dropout_step"
         case sampleRNG = "sample_rng", elapsedSeconds = "elapsed_seconds", tokens, skippedSteps = "skipped_steps"
+        case lossScaler = "loss_scaler"
     }
 
     public init() {}
 
-    /// Reads a state file; `skipped_steps`, added later, may be missing (0).
+    /// Reads a state file; `skipped_steps` and `loss_scaler`, added later, may be missing (0, none).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         version = try c.decode(Int.self, forKey: .version)
@@ -38,5 +41,6 @@ public struct TrainerState: Codable, Sendable, Equatable {
         elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
         tokens = try c.decode(Int.self, forKey: .tokens)
         skippedSteps = try c.decodeIfPresent(Int.self, forKey: .skippedSteps) ?? 0
+        lossScaler = try c.decodeIfPresent(LossScaler.self, forKey: .lossScaler)
     }
 }

@@ -1,3 +1,5 @@
+import MonolithKernels
+
 /// A config field with a closed set of values, spelled in TOML as its raw string.
 ///
 /// Decoding checks the value once, when the job is loaded; a value outside the set is an error
@@ -95,3 +97,5 @@ public enum RecomputeMode: String, ConfigChoice {
     /// and run their forward again before their backward.
     case full
 }
+
+extension Precision: ConfigChoice {}

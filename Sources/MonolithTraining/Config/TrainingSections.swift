@@ -109,10 +109,18 @@ public struct TrainingSection: Codable, Sendable, Equatable {
     public var skipNonfinite = false
     /// With `skip_nonfinite`, stop the run once this many steps have been skipped (0: never).
     public var maxSkippedSteps = 10
+    /// Matmul operand format: `fp32`, `bf16` or `fp16` (operands rounded, fp32 accumulation; norms,
+    /// softmax, loss, gradient reduction, optimizer and master weights stay fp32).
+    public var precision = Precision.fp32
+    /// fp16 only: the loss scale to start from (Megatron's `--initial-loss-scale`).
+    public var initialLossScale: Float = 65536
+    /// fp16 only: clean steps in a row before the loss scale doubles (`--loss-scale-window`).
+    public var lossScaleWindow = 1000
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxSteps = "max_steps", microBatch = "micro_batch", globalBatch = "global_batch", seed
         case skipNonfinite = "skip_nonfinite", maxSkippedSteps = "max_skipped_steps"
+        case precision, initialLossScale = "initial_loss_scale", lossScaleWindow = "loss_scale_window"
         case evalInterval = "eval_interval", evalBatches = "eval_batches", finalEvalBatches = "final_eval_batches"
         case sampleInterval = "sample_interval"
         case sampleTokens = "sample_tokens", sampleTemperature = "sample_temperature", threads
@@ -131,6 +139,10 @@ public struct TrainingSection: Codable, Sendable, Equatable {
         if sampleTokens < 0 { throw ConfigError(field: "training.sample_tokens", "must be ≥ 0, got \(sampleTokens)") }
         if threads < 0 { throw ConfigError(field: "training.threads", "must be ≥ 0, got \(threads)") }
         if maxSkippedSteps < 0 { throw ConfigError(field: "training.max_skipped_steps", "must be ≥ 0, got \(maxSkippedSteps)") }
+        if !(initialLossScale >= 1) || !initialLossScale.isFinite {
+            throw ConfigError(field: "training.initial_loss_scale", "must be a finite value ≥ 1, got \(initialLossScale)")
+        }
+        if lossScaleWindow <= 0 { throw ConfigError(field: "training.loss_scale_window", "must be positive, got \(lossScaleWindow)") }
     }
 }
 
@@ -142,11 +154,14 @@ public struct CheckpointSection: Codable, Sendable, Equatable {
     public var keepLast = 3
     /// Resume from `latest`, a step number, or nothing (empty).
     public var resume = ""
+    /// The dtype of the exported `model.safetensors` (`fp32`, `bf16` or `fp16`). Below fp32 the fp32
+    /// master weights are kept in `optimizer.safetensors`, so resuming stays bit-exact.
+    public var dtype = Precision.fp32
     /// Also write `model.gguf` (with the tokenizer's metadata) into each checkpoint, matrices in
     /// this type, so that llama.cpp runs it: `none`, `f32`, `f16`, `bf16` or `q8_0`.
     public var gguf = GGUFExportType.none
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume, gguf }
+    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume, gguf, dtype }
 
     func validate() throws {
         if interval < 0 { throw ConfigError(field: "checkpoint.interval", "must be ≥ 0, got \(interval)") }
