@@ -60,6 +60,18 @@ else
     echo "FAIL: SIGINT (exit $rc)"; tail -3 "$tmp/sigint.log"; failed=$((failed + 1))
 fi
 
+# Mixed precision: a bad format names the field; masters are fp32, so a checkpoint saved in fp16
+# (with its loss scale in trainer_state.json) resumes in bf16.
+check "training.precision names the field and the choices" 1 "training.precision" "${train[@]}" --training.precision fp8 --logging.out_dir "$tmp/badprec"
+check "training.initial_loss_scale must be ≥ 1" 1 "training.initial_loss_scale" "${train[@]}" --training.initial_loss_scale 0 --logging.out_dir "$tmp/badprec"
+if "${train[@]}" --training.precision fp16 --training.max_steps 4 --checkpoint.interval 4 --logging.out_dir "$tmp/prec" > "$tmp/prec.log" 2>&1 \
+        && grep -q '"loss_scale"' "$tmp/prec/metrics.jsonl" && grep -q '"loss_scaler"' "$tmp/prec/checkpoints/step-00000004/trainer_state.json"; then
+    check "an fp16 checkpoint resumes in bf16" 0 "resumed from .*step-00000004" "${train[@]}" --training.precision bf16 --training.max_steps 6 \
+        --checkpoint.resume latest --logging.out_dir "$tmp/prec"
+else
+    echo "FAIL: fp16 run with loss scale in metrics and checkpoint"; tail -3 "$tmp/prec.log"; failed=$((failed + 1))
+fi
+
 # kill -9 at random moments while checkpoints are written every step: the newest complete
 # checkpoint must always load and training must resume from it.
 kill_ok=1

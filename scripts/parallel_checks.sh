@@ -125,6 +125,38 @@ else
     fail "single-process reference run with dropout" "$work/dropout_single.log"
 fi
 
+# bf16 in the layouts against one bf16 process. The fp32 sums inside each product and over the
+# ranks are ordered differently in every layout (split K in the row-parallel matmuls, gradient sums
+# over dp), about 1e-7 relative. That noise is invisible in fp32, but bf16 rounds the qkv and MLP
+# outputs to 8 significant bits: a value within 1e-7 of a rounding boundary lands on the other side
+# and moves by one bf16 unit (2^-8 relative). So the bound is bf16's unit roundoff, 2^-9 ≈ 2e-3
+# relative, on the losses and (AdamW then amplifies near-zero gradients) on the parameters against
+# the largest one; fp32's 1e-5 would fail for reasons that are not bugs.
+if run bf16_single 0 --training.precision bf16; then
+    for spec in "2 1 1 0" "1 2 1 0" "1 1 2 1" "2 2 2 2"; do
+        read -r tp pp dp zero <<<"$spec"
+        np=$((tp * pp * dp)); name="bf16_tp${tp}pp${pp}dp${dp}z${zero}"
+        label="bf16, tp $tp pp $pp dp $dp zero $zero (-np $np)"
+        if run "$name" "$np" --training.precision bf16 --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero"; then
+            if line=$(python3 scripts/compare_runs.py "$work/bf16_single" "$work/$name" "$steps" 2e-3 2e-3 2>&1); then
+                ok "$label: $line"
+            else
+                fail "$label: $line"
+            fi
+        else
+            fail "$label: exit status $?" "$work/$name.log"
+        fi
+    done
+    # The same run in fp32 is further away than the layouts are from each other: bf16 is applied.
+    if line=$(python3 scripts/compare_runs.py "$work/single" "$work/bf16_single" "$steps" 1e-5 1e-5 2>&1); then
+        fail "bf16 equals fp32 to 1e-5, so the rounding is not applied: $line"
+    else
+        ok "bf16 differs from fp32 beyond 1e-5 (${line##*: })"
+    fi
+else
+    fail "single-process bf16 reference run" "$work/bf16_single.log"
+fi
+
 # Llama blocks (RMSNorm, rotary, SwiGLU, grouped-query attention: 4 query heads over 2 key/value
 # heads, so tp 2 splits the key/value heads too; untied lm_head) in the same layouts.
 llama=(--model.architecture llama --model.num_key_value_heads 2 --model.intermediate_size 48 --model.tie_word_embeddings false)
