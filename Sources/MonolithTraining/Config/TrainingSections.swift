@@ -154,14 +154,11 @@ public struct CheckpointSection: Codable, Sendable, Equatable {
     public var keepLast = 3
     /// Resume from `latest`, a step number, or nothing (empty).
     public var resume = ""
-    /// The dtype of the exported `model.safetensors` (`fp32`, `bf16` or `fp16`). Below fp32 the fp32
-    /// master weights are kept in `optimizer.safetensors`, so resuming stays bit-exact.
-    public var dtype = Precision.fp32
     /// Also write `model.gguf` (with the tokenizer's metadata) into each checkpoint, matrices in
     /// this type, so that llama.cpp runs it: `none`, `f32`, `f16`, `bf16` or `q8_0`.
     public var gguf = GGUFExportType.none
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume, gguf, dtype }
+    enum CodingKeys: String, CodingKey, CaseIterable { case interval, keepLast = "keep_last", resume, gguf }
 
     func validate() throws {
         if interval < 0 { throw ConfigError(field: "checkpoint.interval", "must be ≥ 0, got \(interval)") }
