@@ -6,7 +6,11 @@ tokens, forward + backward + clip + step), then Monolith, one after the other on
 and prints both results and the ratio. Medians over the timed steps, after one warm-up step.
 
 Usage: python3 scripts/bench_train_pytorch.py --preset gpt2-124m --batch 4 --seq 256 --steps 5 \
-           [--threads 2] [--monolith .build/release/monolith] [--json]
+           [--threads 2] [--precision fp32|bf16] [--monolith .build/release/monolith] [--json]
+
+With --precision bf16 PyTorch runs the forward and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (fp32 master weights, as Monolith's bf16), and
+Monolith runs `bench train --precision bf16`.
 Needs: pip install torch transformers. Uses tcmalloc for PyTorch when libtcmalloc is installed
 (apt-get install libgoogle-perftools4), as the figures in ../shared/GUIDE.md were measured.
 """
@@ -43,8 +47,9 @@ def pytorch_run(args):
     times = []
     for i in range(args.steps + 1):
         t0 = time.perf_counter()
-        logits = model(x).logits
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            logits = model(x).logits
+        loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -68,6 +73,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--monolith", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "monolith"))
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--pytorch-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -81,7 +87,7 @@ def main():
     if tcmalloc:
         env["LD_PRELOAD"] = tcmalloc[0]
     common = ["--preset", args.preset, "--batch", str(args.batch), "--seq", str(args.seq),
-              "--steps", str(args.steps), "--threads", str(args.threads)]
+              "--steps", str(args.steps), "--threads", str(args.threads), "--precision", args.precision]
     torch_out = subprocess.run([sys.executable, __file__, "--pytorch-only"] + common, env=env,
                                check=True, capture_output=True, text=True)
     sys.stderr.write(torch_out.stderr)
@@ -95,7 +101,7 @@ def main():
     if args.json:
         print(json.dumps({"pytorch": pt, "monolith": mn, "speedup": ratio, "rss_ratio": mem_ratio}))
         return
-    print(f"{args.preset} B={args.batch} T={args.seq}, {args.threads} threads")
+    print(f"{args.preset} B={args.batch} T={args.seq}, {args.threads} threads, {args.precision}; {mn.get('cpu', '')}")
     print(f"  PyTorch {pt['torch']} ({pt['allocator']}): {pt['ms_per_step']:.1f} ms/step, "
           f"{pt['tokens_per_second']:.0f} tok/s, peak RSS {pt['peak_rss_bytes'] / 2**30:.2f} GiB")
     print(f"  Monolith:  {mn['ms_per_step']:.1f} ms/step, {mn['tokens_per_second']:.0f} tok/s, "
