@@ -41,10 +41,11 @@ run() {
     timeout 300 "${launch[@]}" train "${common[@]}" --logging.out_dir "$work/$name" "$@" >"$work/$name.log" 2>&1
 }
 
-# compare NAME STEP: checks $work/NAME against the single-process reference.
+# compare NAME LABEL [REFERENCE [TOLERANCE [PARAM_TOLERANCE]]]: checks $work/NAME against a
+# single-process reference run (default: single, 1e-5).
 compare() {
-    local name=$1 label=$2 line
-    if line=$(python3 scripts/compare_runs.py "$work/single" "$work/$name" "$steps" 2>&1); then
+    local name=$1 label=$2 ref=${3:-single} line
+    if line=$(python3 scripts/compare_runs.py "$work/$ref" "$work/$name" "$steps" "${4:-1e-5}" "${5:-${4:-1e-5}}" 2>&1); then
         ok "$label: $line"
     else
         fail "$label: $line"
@@ -112,11 +113,7 @@ if run dropout_single 0 --model.dropout 0.1; then
         label="dropout 0.1, tp $tp pp $pp dp $dp zero $zero$([ "$sp" = true ] && echo ", sequence parallel")$([ "$rc" != none ] && echo ", recompute $rc") (-np $np)"
         if run "$name" "$np" --model.dropout 0.1 --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero" \
                --parallel.sequence_parallel "$sp" --parallel.recompute "$rc"; then
-            if line=$(python3 scripts/compare_runs.py "$work/dropout_single" "$work/$name" "$steps" 1e-5 1e-4 2>&1); then
-                ok "$label: $line"
-            else
-                fail "$label: $line"
-            fi
+            compare "$name" "$label" dropout_single 1e-5 1e-4
         else
             fail "$label: exit status $?" "$work/$name.log"
         fi
@@ -138,11 +135,7 @@ if run bf16_single 0 --training.precision bf16; then
         np=$((tp * pp * dp)); name="bf16_tp${tp}pp${pp}dp${dp}z${zero}"
         label="bf16, tp $tp pp $pp dp $dp zero $zero (-np $np)"
         if run "$name" "$np" --training.precision bf16 --parallel.tp "$tp" --parallel.pp "$pp" --parallel.dp "$dp" --parallel.zero "$zero"; then
-            if line=$(python3 scripts/compare_runs.py "$work/bf16_single" "$work/$name" "$steps" 2e-3 2e-3 2>&1); then
-                ok "$label: $line"
-            else
-                fail "$label: $line"
-            fi
+            compare "$name" "$label" bf16_single 2e-3
         else
             fail "$label: exit status $?" "$work/$name.log"
         fi

@@ -78,56 +78,27 @@ TARGET static void pack_line_pairs(const float *src, long ld, long pairs, int wi
     }
 }
 
-// B block [kc x nc] of op(B) into panels of NR columns: for each pair p, NR columns x 2.
-static void pack_b(int trans_b, const float *b, long ldb, long k0, long kc, long j0, long nc, uint16_t *out) {
+// A [kc x count] block of one operand into panels of `width` lines (NR columns of B, MR rows of
+// A): for each pair p, `width` lines x 2. Element (line x, k) is src[k*ld + x] when `k_major` (B as
+// stored, or a transposed A), else src[x*ld + k]. Lines past `count` and k past `kc` are zero.
+static void pack(const float *src, long ld, int k_major, long x0, long count, int width, long k0, long kc, uint16_t *out) {
     long pairs = (kc + 1) / 2;
-    for (long jp = 0; jp < nc; jp += NR) {
-        long cols = nc - jp < NR ? nc - jp : NR;
-        uint16_t *panel = out + (jp / NR) * pairs * NR * 2;
-        if (cols == NR && kc % 2 == 0) {
-            if (trans_b) pack_line_pairs(b + (j0 + jp) * ldb + k0, ldb, pairs, NR, panel);
-            else pack_row_pairs(b + k0 * ldb + j0 + jp, ldb, pairs, NR, panel);
+    for (long xp = 0; xp < count; xp += width) {
+        long lines = count - xp < width ? count - xp : width;
+        uint16_t *panel = out + (xp / width) * pairs * width * 2;
+        if (lines == width && kc % 2 == 0) {
+            if (k_major) pack_row_pairs(src + k0 * ld + x0 + xp, ld, pairs, width, panel);
+            else pack_line_pairs(src + (x0 + xp) * ld + k0, ld, pairs, width, panel);
             continue;
         }
         for (long p = 0; p < pairs; p++) {
-            uint16_t *dst = panel + p * NR * 2;
-            for (long j = 0; j < NR; j++) {
+            uint16_t *dst = panel + p * width * 2;
+            for (long x = 0; x < width; x++) {
                 for (int h = 0; h < 2; h++) {
-                    long kk = 2 * p + h;
+                    long kk = k0 + 2 * p + h, line = x0 + xp + x;
                     float v = 0;
-                    if (j < cols && kk < kc) {
-                        long row = k0 + kk, col = j0 + jp + j;
-                        v = trans_b ? b[col * ldb + row] : b[row * ldb + col];
-                    }
-                    dst[2 * j + h] = to_bf16(v);
-                }
-            }
-        }
-    }
-}
-
-// A block [mc x kc] of op(A) into panels of MR rows: for each pair p, MR rows x 2 (one uint32 each).
-static void pack_a(int trans_a, const float *a, long lda, long i0, long mc, long k0, long kc, uint16_t *out) {
-    long pairs = (kc + 1) / 2;
-    for (long ip = 0; ip < mc; ip += MR) {
-        long rows = mc - ip < MR ? mc - ip : MR;
-        uint16_t *panel = out + (ip / MR) * pairs * MR * 2;
-        if (rows == MR && kc % 2 == 0) {
-            if (trans_a) pack_row_pairs(a + k0 * lda + i0 + ip, lda, pairs, MR, panel);
-            else pack_line_pairs(a + (i0 + ip) * lda + k0, lda, pairs, MR, panel);
-            continue;
-        }
-        for (long p = 0; p < pairs; p++) {
-            uint16_t *dst = panel + p * MR * 2;
-            for (long i = 0; i < MR; i++) {
-                for (int h = 0; h < 2; h++) {
-                    long kk = 2 * p + h;
-                    float v = 0;
-                    if (i < rows && kk < kc) {
-                        long row = i0 + ip + i, col = k0 + kk;
-                        v = trans_a ? a[col * lda + row] : a[row * lda + col];
-                    }
-                    dst[2 * i + h] = to_bf16(v);
+                    if (x < lines && 2 * p + h < kc) v = k_major ? src[kk * ld + line] : src[line * ld + kk];
+                    dst[2 * x + h] = to_bf16(v);
                 }
             }
         }
@@ -185,10 +156,10 @@ void monolith_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float 
         for (long k0 = 0; k0 < k; k0 += kcMax) {
             long kc = k - k0 < kcMax ? k - k0 : kcMax, pairs = (kc + 1) / 2;
             int first = k0 == 0;
-            pack_b(trans_b, b, ldb, k0, kc, j0, nc, bbuf);
+            pack(b, ldb, !trans_b, j0, nc, NR, k0, kc, bbuf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
-                pack_a(trans_a, a, lda, i0, mc, k0, kc, abuf);
+                pack(a, lda, trans_a, i0, mc, MR, k0, kc, abuf);
                 for (long jp = 0; jp < nc; jp += NR) {
                     long cols = nc - jp < NR ? nc - jp : NR;
                     const uint16_t *bp = bbuf + (jp / NR) * pairs * NR * 2;
