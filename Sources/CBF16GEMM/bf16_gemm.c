@@ -197,18 +197,4 @@ int monolith_bf16_gemm_supported(void) { return 0; }
 void monolith_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
                         const float *a, long lda, const float *b, long ldb,
                         float beta, float *c, long ldc) { abort(); }
-static inline uint16_t to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
 #endif
-
-void monolith_round_bf16(float *x, long count) {
-    for (long i = 0; i < count; i++) {
-        uint32_t u = (uint32_t)to_bf16(x[i]) << 16;
-        memcpy(&x[i], &u, 4);
-    }
-}

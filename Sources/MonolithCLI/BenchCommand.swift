@@ -154,8 +154,7 @@ struct BenchGemm: ParsableCommand {
             let median = times.dropFirst().sorted()[reps / 2]
             shapes[i].gflops = 2 * Double(s.m * s.n * s.k) / median / 1e9
         }
-        let backend = precision == .fp32 ? blas.description
-            : precision == .bf16 ? BF16Gemm.backend.rawValue : BF16Gemm.Backend.emulated.rawValue
+        let backend = BF16Gemm.description(of: precision)
         if json {
             struct Out: Codable { let blas: String; let precision: Precision; let backend: String; let cpu: String; let threads: Int
                                   let threading: String; let shapes: [Shape] }
@@ -167,6 +166,11 @@ struct BenchGemm: ParsableCommand {
             for s in shapes {
                 print(String(format: "%-12@ %6d x %6d x %6d  %@%@  %7.1f GFLOP/s", s.name as NSString, s.m, s.n, s.k,
                              s.transA ? "T" : "N", s.transB ? "T" : "N", s.gflops))
+            }
+            let chosen = BF16Gemm.selection
+            if precision == .bf16, let kernel = chosen.kernelGFLOPS, let emulated = chosen.emulatedGFLOPS {
+                print(String(format: "bf16 backend chosen at start-up: micro-kernel %.1f vs emulated %.1f GFLOP/s (512 x 2304 x 768)",
+                             kernel, emulated))
             }
         }
     }

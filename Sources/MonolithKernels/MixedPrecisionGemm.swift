@@ -36,6 +36,21 @@ public enum BF16Gemm {
     /// The backend bf16 products use.
     public static var backend: Backend { selection.backend }
 
+    /// How `precision`'s products run: nil for fp32 (the BLAS as it is), ``backend`` for bf16, and
+    /// ``Backend/emulated`` for fp16 (no CPU here has AVX512-FP16).
+    public static func backend(for precision: Precision) -> Backend? {
+        switch precision {
+        case .fp32: return nil
+        case .bf16: return backend
+        case .fp16: return .emulated
+        }
+    }
+
+    /// What runs `precision`'s products, for benchmark reports: the BLAS library, or the backend.
+    public static func description(of precision: Precision) -> String {
+        backend(for: precision)?.rawValue ?? Blas.shared.description
+    }
+
     /// GFLOP/s of `backend` on a `512 × 768 × 2304` product (the qkv matmul of GPT-2 at B·T = 512), best of 3.
     public static func measure(_ backend: Backend, m: Int = 512, n: Int = 2304, k: Int = 768, pool: WorkerPool = .shared) -> Double {
         let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
@@ -93,12 +108,12 @@ public enum BF16Gemm {
 public func gemm(precision: Precision, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                  a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: WorkerPool = .shared) {
-    guard precision.isReduced else {
+    guard let backend = BF16Gemm.backend(for: precision) else {
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
              c: c, ldc: ldc, pool: pool)
         return
     }
-    BF16Gemm.multiply(backend: precision == .bf16 ? BF16Gemm.backend : .emulated, precision: precision, transA: transA,
+    BF16Gemm.multiply(backend: backend, precision: precision, transA: transA,
                       transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                       pool: pool)
 }

@@ -118,8 +118,7 @@ public enum TrainBenchmark {
         result.stateBytes = trainer.stateBytes
         result.microBatches = microBatches
         result.precision = precision.rawValue
-        result.gemm = precision == .fp32 ? Blas.shared.description
-            : precision == .bf16 ? BF16Gemm.backend.rawValue : BF16Gemm.Backend.emulated.rawValue
+        result.gemm = BF16Gemm.description(of: precision)
         result.cpu = CPUFeatures.host.summary
         return result
     }

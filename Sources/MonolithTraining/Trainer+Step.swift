@@ -34,7 +34,7 @@ extension Trainer {
         shard.dropoutSeed = dropoutSeed
         let dropoutBase = dropoutStep + localRange.lowerBound
         let scale = 1 / Float(microBatches.count)
-        // fp16: the loss gradient is multiplied by the loss scale, the gradients divided by it below.
+        // fp16: the loss gradient is multiplied by the loss scale, the gradients divided by it when clipped.
         let lossScale = lossScaler?.scale ?? 1
         let backwardScale = scale * lossScale
         let clock = CommunicationClock()
@@ -93,7 +93,6 @@ extension Trainer {
            let r = layout.canonicalRanges.first(where: { $0.upperBound > owned.lowerBound && $0.lowerBound < owned.upperBound }) {
             g[max(r.lowerBound, owned.lowerBound) - owned.lowerBound] = .nan
         }
-        if lossScale != 1 { Reduction.scale(g, count: owned.count, by: 1 / lossScale, pool: pool) }
         var squares = 0.0
         for r in layout.canonicalRanges {
             let lo = max(r.lowerBound, owned.lowerBound), hi = min(r.upperBound, owned.upperBound)
@@ -101,7 +100,8 @@ extension Trainer {
         }
         if dp.zeroStage >= 1 { squares = try clock.time { try dp.group.allReduce(squares, op: .sum) } }
         squares = try clock.time { try mp.replica.allReduce(squares, op: .sum) }
-        let norm = Float(squares.squareRoot())
+        // fp16: the gradients still carry the loss scale; the clipping pass below removes it.
+        let norm = Float(squares.squareRoot()) / lossScale
         let lr = schedule.lr(at: step - skippedSteps)
         // Every rank throws or skips at the same step, as Megatron all-reduces its inf/nan flag. The
         // norm is reduced over the replica, and over dp under ZeRO; under ZeRO 0 each replica took
@@ -117,7 +117,7 @@ extension Trainer {
                                          norm: norm, tensor: NonFiniteGradientError.firstNonFinite(g, owned: owned, layout: layout))
         }
         if finite {
-            GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, pool: pool)
+            GradientClipping.scale(g, count: owned.count, norm: norm, maxNorm: gradClip, lossScale: lossScale, pool: pool)
             optimizer.step(parameters: params.base + owned.lowerBound, gradients: g, lr: lr)
             if dp.zeroStage >= 1 {
                 try clock.time {

@@ -24,10 +24,6 @@ void monolith_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float 
 /// instruction): the bf16 peak measurement. Call only when monolith_bf16_gemm_supported() is 1.
 float monolith_bf16_peak_chains(long iterations, float seed);
 
-/// Rounds `count` floats to the nearest bf16 (ties to even), kept in fp32 containers. NaN stays
-/// NaN; values past the largest bf16 become infinities, as in a real conversion.
-void monolith_round_bf16(float *x, long count);
-
 #ifdef __cplusplus
 }
 #endif
